@@ -1,0 +1,19 @@
+/* params.h - the parameters the core itself declares: the `train:` section,
+ * the scope options every scoped policy shares, the learning-rate schedule
+ * every optimizer shares, and the checkpoint options every model shares.
+ * The spec layer merges them in front of the plugin's own declarations. */
+#ifndef SB_PARAMS_H
+#define SB_PARAMS_H
+
+#include "sb.h"
+
+extern const struct sb_param sb_train_params[];
+extern const struct sb_param sb_scope_params[];
+extern const struct sb_param sb_schedule_params[];
+extern const struct sb_param sb_checkpoint_params[];
+
+/* The learning rate at 1-based update t of `steps`, from the schedule
+ * parameters held in an optimizer's values. */
+double sb_schedule_lr(const struct sb_values *opt_cfg, long t, long steps);
+
+#endif

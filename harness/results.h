@@ -1,0 +1,116 @@
+/* results.h - the HDF5 results file of one experiment (docs/results.md):
+ * root attributes, one group per run, per-step and per-eval series as
+ * chunked, extendable 1-D datasets with units. Rows are buffered in memory
+ * and appended at every flush (each evaluation and at the end of a run). */
+#ifndef SB_RESULTS_H
+#define SB_RESULTS_H
+
+#include "sb.h"
+#include "spec.h"
+
+/* One training step. Metrics not measured at a step are NaN. */
+struct sb_step_row {
+	double step;
+	double loss;            /* nats per target, mean over the batch */
+	double grad_norm;       /* L2 norm of the full gradient */
+	double lr;
+	double n_selected;      /* |S_t| */
+	double retained;        /* sum_{i in S} g_i^2 / sum_i g_i^2 */
+	double oracle_retained; /* the same for the top-|S| of |g| */
+	double churn;           /* |S_t \ S_{t-1}| / |S_t| */
+	double history_lost;    /* optimizer state entries reset this step */
+	double ever_selected;   /* distinct components selected so far */
+	double t_forward, t_backward, t_select, t_update, t_metrics; /* s */
+};
+
+/* One evaluation on the validation split. */
+struct sb_eval_row {
+	double step;
+	double val_loss;     /* nats per target */
+	double val_accuracy; /* fraction of targets predicted right */
+	double t_eval;       /* s */
+};
+
+/* Describes one column of a row struct: the dataset written for it. */
+struct sb_column {
+	const char *name;
+	const char *units;
+	const char *description;
+	size_t offset; /* offsetof in the row struct, a double */
+};
+
+extern const struct sb_column sb_step_columns[];  /* terminated by {0} */
+extern const struct sb_column sb_eval_columns[];
+
+enum sb_status {
+	SB_STATUS_NONE, /* not in the file */
+	SB_STATUS_RUNNING,
+	SB_STATUS_COMPLETED,
+	SB_STATUS_DIVERGED,
+	SB_STATUS_FAILED,
+};
+
+const char *sb_status_name(enum sb_status st);
+
+struct sb_results;
+struct sb_run_log;
+
+/* Creates the file with its root attributes. With resume, opens an existing
+ * file instead, after checking its spec text equals this spec's; without
+ * resume, an existing file is an error (a completed run is never
+ * rewritten). */
+int sb_results_open(struct sb_results **out, const char *path,
+		    const struct sb_spec *spec, bool resume,
+		    struct sb_error *err);
+enum sb_status sb_results_status(struct sb_results *res, const char *run_id);
+/* Starts a run's group (replacing an unfinished one of the same id) with
+ * its config, seed and status `running`. */
+int sb_results_run_begin(struct sb_results *res, const struct sb_run_cfg *run,
+			 struct sb_run_log **out, struct sb_error *err);
+void sb_run_log_step(struct sb_run_log *log, const struct sb_step_row *row);
+void sb_run_log_eval(struct sb_run_log *log, const struct sb_eval_row *row);
+/* A summary attribute of the run (test_accuracy, optimizer_state_bytes...). */
+void sb_run_log_attr(struct sb_run_log *log, const char *name, double value,
+		     const char *units);
+void sb_run_log_attr_str(struct sb_run_log *log, const char *name,
+			 const char *value);
+/* Appends the buffered rows and flushes the file to disk. */
+int sb_run_log_flush(struct sb_run_log *log, struct sb_error *err);
+/* Flushes, writes the final status and frees the log. */
+int sb_run_log_end(struct sb_run_log *log, enum sb_status st,
+		   struct sb_error *err);
+int sb_results_close(struct sb_results *res, struct sb_error *err);
+
+/* ---- reading (show, plot, report) ---- */
+
+struct sb_run_info {
+	char *id, *method, *setting, *policy, *optimizer, *status;
+	char *config_yaml;
+	double seed;
+	size_t n_attrs;     /* every numeric attribute of the run's group */
+	char **attr_names;
+	double *attr_values;
+};
+
+struct sb_results_view {
+	char *path;
+	char *spec_text;
+	int64_t file; /* the open HDF5 file (hid_t) */
+	size_t n_runs;
+	struct sb_run_info *runs; /* in the order the runs were started */
+};
+
+/* Opens read-only and lists the runs; a file that is not a sparsebench
+ * results file (or is damaged) is an error naming the file. */
+int sb_results_load(struct sb_results_view *view, const char *path,
+		    struct sb_error *err);
+/* A numeric attribute of a run, NaN when absent. */
+double sb_run_info_attr(const struct sb_run_info *run, const char *name);
+/* Reads one series, group "steps" or "evals", into a fresh array. A series
+ * absent from the run gives n = 0. */
+int sb_results_series(const struct sb_results_view *view, size_t run,
+		      const char *group, const char *column, double **values,
+		      size_t *n, struct sb_error *err);
+void sb_results_view_release(struct sb_results_view *view);
+
+#endif

@@ -1,0 +1,16 @@
+/* topk.h - top-k selection by magnitude in O(n) expected time (no sort),
+ * the primitive under the top-k policies and the oracle metric. Ties in
+ * |x| are broken towards the lower index, so results are deterministic. */
+#ifndef SB_TOPK_H
+#define SB_TOPK_H
+
+#include "sb.h"
+
+/* Writes the indices (offset by `base`) of the k largest |x[i]|, i < n,
+ * ascending, into out[0..k). NaN in x is the caller's to exclude. */
+void sb_topk_abs(const float *x, size_t n, size_t k, sb_index base,
+		 sb_index *out);
+/* The sum of x[i]^2 over the k largest |x[i]| (what the oracle retains). */
+double sb_topk_energy(const float *x, size_t n, size_t k);
+
+#endif
