@@ -30,7 +30,7 @@ PLUGIN_SRC := $(foreach f,$(FAMILIES),$(sort $(wildcard $(f)/*.c)))
 # code shared by the plugins of a family, which is not itself a plugin
 SUPPORT_SRC := $(foreach f,$(FAMILIES),$(sort $(wildcard $(f)/lib/*.c)))
 LIB_OBJ    := $(patsubst %.c,$(BUILD)/%.o,$(CORE_SRC) $(PLUGIN_SRC) $(SUPPORT_SRC)) \
-              $(BUILD)/registry.o
+              $(BUILD)/registry.o $(BUILD)/commit.o
 TEST_SRC   := $(sort $(wildcard tests/test_*.c))
 TEST_BIN   := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 TEST_SUPPORT := $(filter-out $(TEST_SRC),$(wildcard tests/*.c))
@@ -77,6 +77,14 @@ $(BUILD)/registry.c: FORCE | $(DEPS_STAMP)
 	  done; } > $@.tmp
 	@cmp -s $@.tmp $@ && rm $@.tmp || mv $@.tmp $@
 FORCE:
+
+$(BUILD)/commit.c: FORCE
+	@mkdir -p $(@D)
+	@echo "const char sb_git_commit[] = \"$$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)$$(git diff --quiet HEAD 2>/dev/null || echo -dirty)\";" > $@.tmp
+	@cmp -s $@.tmp $@ && rm $@.tmp || mv $@.tmp $@
+
+$(BUILD)/commit.o: $(BUILD)/commit.c
+	$(CC) $(CFLAGS) -c $< -o $@
 
 # ---- objects, library, binary -----------------------------------------------
 $(BUILD)/%.o: %.c | $(DEPS_STAMP)

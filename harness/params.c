@@ -66,6 +66,11 @@ const struct sb_param sb_checkpoint_params[] = {
 	{0},
 };
 
+const char *const sb_plot_names[] = {
+	"grad_info", "churn", "history", "val_curve", "density", "time",
+	"memory", NULL,
+};
+
 double sb_schedule_lr(const struct sb_values *cfg, long t, long steps)
 {
 	double lr = sb_values_float(cfg, "lr");

@@ -12,6 +12,9 @@ extern const struct sb_param sb_scope_params[];
 extern const struct sb_param sb_schedule_params[];
 extern const struct sb_param sb_checkpoint_params[];
 
+/* The figures `plots:` may name (and `sparsebench plot` draws), NULL-ended. */
+extern const char *const sb_plot_names[];
+
 /* The learning rate at 1-based update t of `steps`, from the schedule
  * parameters held in an optimizer's values. */
 double sb_schedule_lr(const struct sb_values *opt_cfg, long t, long steps);

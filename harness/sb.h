@@ -10,6 +10,9 @@
 
 #define SB_VERSION "0.1.0"
 
+/* The commit the binary was built from (generated into build/commit.c). */
+extern const char sb_git_commit[];
+
 /* ---- errors ------------------------------------------------------------ */
 
 /* A message for the user; functions that fail fill it and return -1. */
