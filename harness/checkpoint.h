@@ -8,12 +8,13 @@
 int sb_checkpoint_save(const char *path, const char *model_name,
 		       const char *config_yaml, const struct sb_layout *layout,
 		       const float *params, struct sb_error *err);
-/* Fills params tensor by tensor, by name; a tensor missing from the file or
- * of another shape is an error naming the file and the tensor. Tensors of
- * the layout absent from the file (a new head) are left as they are when
- * allow_missing names them by fnmatch pattern. */
+/* Fills params tensor by tensor, by name, from an HDF5 checkpoint or, when
+ * the file starts with llm.c's magic 20240326, from llm.c's GPT-2 format.
+ * Tensors whose name matches one of the `fresh` fnmatch patterns are not
+ * loaded (a new head keeps its random init); every other tensor must be in
+ * the file with the same shape, else the error names the file and tensor. */
 int sb_checkpoint_load(const char *path, const struct sb_layout *layout,
-		       float *params, const char *const *allow_missing,
-		       size_t n_allow_missing, struct sb_error *err);
+		       float *params, char *const *fresh, size_t n_fresh,
+		       struct sb_error *err);
 
 #endif

@@ -63,6 +63,8 @@ const struct sb_param sb_checkpoint_params[] = {
 	 .help = "initialise from this HDF5 checkpoint (empty: random init)"},
 	{.name = "checkpoint_spec", .type = SB_STRING, .def = "",
 	 .help = "the experiment that writes the checkpoint, run first if it is missing"},
+	{.name = "fresh", .type = SB_STRINGS, .def = "[]",
+	 .help = "tensor-name patterns not loaded from the checkpoint (a new head)"},
 	{0},
 };
 
