@@ -1,0 +1,207 @@
+/* test_registry.c - the generated plugin registry: the seed's plugins are
+ * there, every registered plugin keeps the descriptor contract, and a
+ * plugin file dropped into its folder is picked up by `make` alone. */
+#define _POSIX_C_SOURCE 200809L
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "params.h"
+#include "registry.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static void test_seed_plugins_are_registered(void **state)
+{
+	(void)state;
+	const char *policies[] = {"dense", "fixed_layers", "random",
+				  "topk_batch", "topk_first"};
+	for (size_t i = 0; i < 5; i++)
+		assert_non_null(sb_registry_policy(policies[i]));
+	const char *optimizers[] = {"dense_adam", "sgd", "sparse_adam"};
+	for (size_t i = 0; i < 3; i++)
+		assert_non_null(sb_registry_optimizer(optimizers[i]));
+	assert_non_null(sb_registry_dataset("synthetic"));
+	assert_non_null(sb_registry_model("mlp"));
+	assert_null(sb_registry_policy("topkk"));
+	assert_true(sb_policies[sb_n_policies] == NULL);
+}
+
+/* Every declared parameter is well formed and its default is valid. */
+static void check_params(const char *plugin, const struct sb_param *params,
+			 const struct sb_param *core)
+{
+	struct sb_values vals;
+	struct sb_error err = {{0}};
+	if (sb_values_defaults(&vals, params, &err))
+		fail_msg("%s: %s", plugin, err.msg);
+	for (size_t i = 0; params && params[i].name; i++) {
+		const struct sb_param *p = &params[i];
+		if (!p->help || !*p->help)
+			fail_msg("%s: parameter '%s' has no help", plugin,
+				 p->name);
+		for (size_t j = 0; j < i; j++)
+			if (!strcmp(params[j].name, p->name))
+				fail_msg("%s: '%s' declared twice", plugin,
+					 p->name);
+		for (size_t j = 0; core && core[j].name; j++)
+			if (!strcmp(core[j].name, p->name))
+				fail_msg("%s: '%s' shadows a core parameter",
+					 plugin, p->name);
+		if (!p->def)
+			continue;
+		const struct sb_value *v = &vals.v[i];
+		if (p->type == SB_CHOICE) {
+			size_t len = strlen(v->s);
+			const char *c = strstr(p->choices, v->s);
+			if (!c || (c[len] && c[len] != '|'))
+				fail_msg("%s: default '%s' of '%s' is not a "
+					 "choice", plugin, v->s, p->name);
+		}
+		if (p->ranged && (p->type == SB_INT || p->type == SB_FLOAT)) {
+			double x = p->type == SB_INT ? (double)v->i : v->f;
+			bool ok = (p->lo_open ? x > p->lo : x >= p->lo) &&
+				  (p->hi_open ? x < p->hi : x <= p->hi);
+			if (!ok)
+				fail_msg("%s: default of '%s' out of range",
+					 plugin, p->name);
+		}
+	}
+	sb_values_release(&vals);
+}
+
+static void check_name(const char *name, const char *summary,
+		       const char *previous)
+{
+	assert_non_null(name);
+	assert_true(strlen(name) > 0);
+	assert_non_null(summary);
+	assert_true(strlen(summary) > 0);
+	/* the table is sorted by file stem, which is the name */
+	if (previous)
+		assert_true(strcmp(previous, name) < 0);
+}
+
+static void test_every_plugin_keeps_the_contract(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sb_n_policies; i++) {
+		const struct sb_policy *p = sb_policies[i];
+		check_name(p->name, p->summary,
+			   i ? sb_policies[i - 1]->name : NULL);
+		assert_non_null(p->select);
+		check_params(p->name, p->params,
+			     p->scoped ? sb_scope_params : NULL);
+	}
+	for (size_t i = 0; i < sb_n_optimizers; i++) {
+		const struct sb_optimizer *o = sb_optimizers[i];
+		check_name(o->name, o->summary,
+			   i ? sb_optimizers[i - 1]->name : NULL);
+		assert_non_null(o->init);
+		assert_non_null(o->step);
+		assert_non_null(o->state_bytes);
+		check_params(o->name, o->params, sb_schedule_params);
+	}
+	for (size_t i = 0; i < sb_n_datasets; i++) {
+		const struct sb_dataset *d = sb_datasets[i];
+		check_name(d->name, d->summary,
+			   i ? sb_datasets[i - 1]->name : NULL);
+		assert_non_null(d->open);
+		assert_non_null(d->batch);
+		check_params(d->name, d->params, NULL);
+	}
+	for (size_t i = 0; i < sb_n_models; i++) {
+		const struct sb_model *m = sb_models[i];
+		check_name(m->name, m->summary,
+			   i ? sb_models[i - 1]->name : NULL);
+		assert_non_null(m->init);
+		assert_non_null(m->init_params);
+		assert_non_null(m->forward);
+		assert_non_null(m->backward);
+		check_params(m->name, m->params, sb_checkpoint_params);
+	}
+	check_params("train", sb_train_params, NULL);
+	check_params("scope", sb_scope_params, NULL);
+	check_params("schedule", sb_schedule_params, NULL);
+	check_params("checkpoint", sb_checkpoint_params, NULL);
+}
+
+static const char probe_plugin[] =
+	"/* zz_probe.c - a policy that only proves discovery. */\n"
+	"#include \"sb.h\"\n"
+	"#include <string.h>\n"
+	"static int select_all(void *priv, const struct sb_select_ctx *ctx,\n"
+	"\t\t      struct sb_selection *out, struct sb_error *err)\n"
+	"{\n"
+	"\t(void)priv; (void)err;\n"
+	"\tsb_selection_reserve(out, ctx->layout->n_params);\n"
+	"\tfor (size_t i = 0; i < ctx->layout->n_params; i++)\n"
+	"\t\tout->idx[i] = (sb_index)i;\n"
+	"\tout->k = ctx->layout->n_params;\n"
+	"\treturn 0;\n"
+	"}\n"
+	"const struct sb_policy sb_policy_zz_probe = {\n"
+	"\t.name = \"zz_probe\",\n"
+	"\t.summary = \"probe for the discovery test\",\n"
+	"\t.select = select_all,\n"
+	"};\n";
+
+static const char probe_spec[] =
+	"dataset: {name: synthetic, n_train: 64, n_val: 32, n_test: 32}\n"
+	"model: {name: mlp, hidden: 8, layers: 1}\n"
+	"train: {steps: 3, batch_size: 8}\n"
+	"policy: zz_probe\n"
+	"optimizer: sgd\n";
+
+static int sh(const char *fmt, const char *dir)
+{
+	char cmd[2048];
+	snprintf(cmd, sizeof cmd, fmt, dir, dir, dir, dir);
+	int st = system(cmd);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* A copy of the tree (with its build, so only the new file compiles) gains
+ * one file in policies/ and nothing else; make registers and runs it. */
+static void test_dropped_in_plugin_is_picked_up(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/sb_dropin_XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(sh("tar cf - --exclude=./results --exclude=./.git . "
+			    "| tar xf - -C '%s'", dir), 0);
+	char path[256];
+	snprintf(path, sizeof path, "%s/policies/zz_probe.c", dir);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(probe_plugin, f);
+	fclose(f);
+	snprintf(path, sizeof path, "%s/probe.yaml", dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(probe_spec, f);
+	fclose(f);
+	assert_int_equal(sh("make -s -C '%s' all >/dev/null", dir), 0);
+	assert_int_equal(sh("'%s/bin/sparsebench' list policies | grep -q "
+			    "'^  zz_probe '", dir), 0);
+	assert_int_equal(sh("grep -q '&sb_policy_zz_probe' "
+			    "'%s/build/registry.c'", dir), 0);
+	assert_int_equal(sh("cd '%s' && bin/sparsebench run probe.yaml "
+			    "--quiet -o probe.h5 >/dev/null", dir), 0);
+	assert_int_equal(sh("rm -rf '%s'", dir), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_seed_plugins_are_registered),
+		cmocka_unit_test(test_every_plugin_keeps_the_contract),
+		cmocka_unit_test(test_dropped_in_plugin_is_picked_up),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
