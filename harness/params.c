@@ -25,6 +25,12 @@ const struct sb_param sb_train_params[] = {
 	 .help = "evaluate on the test split at the end"},
 	{.name = "save_checkpoint", .type = SB_STRING, .def = "",
 	 .help = "write the trained parameters to this HDF5 checkpoint"},
+	{.name = "update", .type = SB_BOOL, .def = "true",
+	 .help = "apply the optimizer (false: measure gradients of the initial model)"},
+	{.name = "grad_shares", .type = SB_BOOL, .def = "false",
+	 .help = "measure the top 0.1/1/10% energy, norm and L1 shares of the gradient"},
+	{.name = "shares_exclude", .type = SB_STRINGS, .def = "[]",
+	 .help = "tensor patterns left out of the second (\"rest\") share measurement"},
 	{0},
 };
 

@@ -6,6 +6,7 @@
 #include "metrics.h"
 #include "params.h"
 #include "scope.h"
+#include "probe.h"
 #include "topk.h"
 #include "util.h"
 
@@ -28,7 +29,9 @@ struct run {
 	struct sb_scope scope;
 	struct sb_selection cur, cand; /* S_t and the policy's next proposal */
 	struct sb_ever ever;
+	struct sb_probe *probe; /* train.grad_shares only */
 };
+
 
 const char *sb_task_name(enum sb_task task)
 {
@@ -103,7 +106,9 @@ static void run_release(struct run *r)
 	sb_selection_release(&r->cur);
 	sb_selection_release(&r->cand);
 	sb_ever_release(&r->ever);
+	sb_probe_free(r->probe);
 }
+
 
 static size_t max_size(size_t a, size_t b)
 {
@@ -168,6 +173,8 @@ static int run_setup(struct run *r, struct sb_error *err)
 		return -1;
 	r->opt_ready = true;
 	sb_ever_init(&r->ever, n);
+	if (sb_values_bool(&c->train_cfg, "grad_shares"))
+		r->probe = sb_probe_new(&r->layout, &c->train_cfg);
 	return 0;
 }
 
@@ -325,6 +332,7 @@ static enum sb_status train(struct run *r, struct sb_run_log *log,
 	long eval_every = sb_values_int(&c->train_cfg, "eval_every");
 	long metrics_every = sb_values_int(&c->train_cfg, "metrics_every");
 	size_t bs = (size_t)sb_values_int(&c->train_cfg, "batch_size");
+	bool update = sb_values_bool(&c->train_cfg, "update");
 	size_t n = r->layout.n_params;
 	struct sb_rng rng;
 	sb_rng_seed(&rng, sb_seed_mix(c->seed, 23));
@@ -401,6 +409,8 @@ static enum sb_status train(struct run *r, struct sb_run_log *log,
 				tl.churn_n++;
 			}
 		}
+		if (r->probe && metrics_every > 0 && t % metrics_every == 0)
+			sb_probe_measure(r->probe, r->grad);
 		double t4 = sb_now();
 		row.t_metrics = t4 - t3;
 
@@ -409,8 +419,9 @@ static enum sb_status train(struct run *r, struct sb_run_log *log,
 			.lr = sb_schedule_lr(&c->optimizer_cfg, t + 1, steps),
 		};
 		struct sb_opt_report rep = {0};
-		c->optimizer->step(r->opt, r->params, r->grad, &r->cur,
-				   changed, &st, &rep);
+		if (update)
+			c->optimizer->step(r->opt, r->params, r->grad, &r->cur,
+					   changed, &st, &rep);
 		row.t_update = sb_now() - t4;
 		row.lr = st.lr;
 		row.history_lost = (double)rep.history_lost;
@@ -441,6 +452,8 @@ static enum sb_status train(struct run *r, struct sb_run_log *log,
 		}
 	}
 	write_summary(r, log, &tl);
+	if (r->probe)
+		sb_probe_write(r->probe, log, c->seed);
 	const char *save = sb_values_str(&c->train_cfg, "save_checkpoint");
 	if (*save && sb_checkpoint_save(save, c->model->name, c->config_yaml,
 					&r->layout, r->params, err))
