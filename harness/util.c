@@ -51,9 +51,8 @@ char *sb_strdup(const char *s)
 char *sb_asprintf(const char *fmt, ...)
 {
 	va_list ap;
-	char probe[1];
 	va_start(ap, fmt);
-	int n = vsnprintf(probe, sizeof probe, fmt, ap);
+	int n = vsnprintf(NULL, 0, fmt, ap);
 	va_end(ap);
 	char *s = sb_malloc((size_t)n + 1);
 	va_start(ap, fmt);

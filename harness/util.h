@@ -13,7 +13,8 @@ void *sb_calloc(size_t n, size_t size);
 void *sb_realloc(void *ptr, size_t size);
 char *sb_strdup(const char *s);
 /* printf into a fresh string. */
-char *sb_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char *sb_asprintf(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2), nonnull(1)));
 
 /* a * b, or false on overflow. */
 bool sb_mul_ok(size_t a, size_t b, size_t *out);
