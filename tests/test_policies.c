@@ -1,0 +1,690 @@
+/* test_policies.c - the five selection policies driven as the core drives
+ * them (scope computed once, select every step) on a hand-built layout of
+ * named tensors in two blocks, checked against brute-force definitions. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "params.h"
+#include "scope.h"
+#include "topk.h"
+#include "util.h"
+#include "../policies/lib/pick.h"
+
+extern const struct sb_policy sb_policy_dense;
+extern const struct sb_policy sb_policy_topk_batch;
+extern const struct sb_policy sb_policy_topk_first;
+extern const struct sb_policy sb_policy_random;
+extern const struct sb_policy sb_policy_fixed_layers;
+
+#define N_PARAMS 1600
+
+/* wte 0..299, h.0.attn 300..499, h.0.mlp 500..899, h.1.attn 900..1099,
+ * h.1.mlp 1100..1499, head 1500..1599 */
+static const struct sb_tensor tensors[] = {
+	{.name = "wte", .offset = 0, .size = 300, .layer = SB_LAYER_NONE},
+	{.name = "h.0.attn.weight", .offset = 300, .size = 200, .layer = 0},
+	{.name = "h.0.mlp.weight", .offset = 500, .size = 400, .layer = 0},
+	{.name = "h.1.attn.weight", .offset = 900, .size = 200, .layer = 1},
+	{.name = "h.1.mlp.weight", .offset = 1100, .size = 400, .layer = 1},
+	{.name = "head.weight", .offset = 1500, .size = 100,
+	 .layer = SB_LAYER_NONE},
+};
+static const struct sb_layout layout = {
+	.n_params = N_PARAMS, .n_tensors = 6, .tensors = tensors,
+	.n_layers = 2,
+};
+
+/* A policy with its resolved config, scope and context, as the core holds
+ * them for one run (harness/run.c). */
+struct run {
+	const struct sb_policy *policy;
+	struct sb_param *decl; /* scope parameters, then the policy's */
+	struct sb_values cfg;
+	void *priv;
+	struct sb_scope scope;
+	struct sb_select_ctx ctx;
+	struct sb_selection sel;
+};
+
+static size_t count_params(const struct sb_param *p)
+{
+	size_t n = 0;
+	while (p && p[n].name)
+		n++;
+	return n;
+}
+
+/* Resolves the config (defaults, then NULL-ended name/value text pairs)
+ * and initialises the policy and scope; returns init's result. */
+static int run_open(struct run *r, const struct sb_policy *policy,
+		    uint64_t seed, struct sb_error *err, ...)
+{
+	memset(r, 0, sizeof *r);
+	r->policy = policy;
+	size_t n_scope = policy->scoped ? count_params(sb_scope_params) : 0;
+	size_t n_own = count_params(policy->params);
+	r->decl = sb_calloc(n_scope + n_own + 1, sizeof *r->decl);
+	memcpy(r->decl, sb_scope_params, n_scope * sizeof *r->decl);
+	memcpy(r->decl + n_scope, policy->params, n_own * sizeof *r->decl);
+	assert_int_equal(sb_values_defaults(&r->cfg, r->decl, err), 0);
+
+	va_list ap;
+	va_start(ap, err);
+	for (const char *name; (name = va_arg(ap, const char *));) {
+		const char *text = va_arg(ap, const char *);
+		assert_int_equal(sb_values_set(&r->cfg, name, text, err), 0);
+	}
+	va_end(ap);
+
+	r->priv = sb_calloc(1, policy->priv_size);
+	r->ctx.layout = &layout;
+	r->ctx.seed = seed;
+	if (policy->scoped) {
+		assert_int_equal(sb_scope_init(&r->scope, &layout, &r->cfg,
+					       err), 0);
+		r->ctx.scope = r->scope.tensors;
+		r->ctx.n_scope = r->scope.n_tensors;
+		r->ctx.n_eligible = r->scope.n_eligible;
+		r->ctx.density = sb_values_float(&r->cfg, "density");
+		r->ctx.k = (size_t)llround(r->ctx.density *
+					   (double)r->ctx.n_eligible);
+		r->ctx.per_tensor = !strcmp(sb_values_str(&r->cfg,
+							  "granularity"),
+					    "per_tensor");
+	}
+	return policy->init ? policy->init(r->priv, &r->cfg, &layout, err) : 0;
+}
+
+static int run_select(struct run *r, const float *grad, long step,
+		      struct sb_error *err)
+{
+	r->ctx.grad = grad;
+	r->ctx.step = step;
+	return r->policy->select(r->priv, &r->ctx, &r->sel, err);
+}
+
+static void run_close(struct run *r)
+{
+	if (r->policy->release)
+		r->policy->release(r->priv);
+	free(r->priv);
+	sb_selection_release(&r->sel);
+	sb_scope_release(&r->scope);
+	sb_values_release(&r->cfg);
+	free(r->decl);
+}
+
+static void fill_normal(float *g, size_t n, struct sb_rng *rng)
+{
+	for (size_t i = 0; i < n; i++)
+		g[i] = (float)sb_rng_normal(rng);
+}
+
+/* Gradient values from a few levels, so that ties are everywhere. */
+static void fill_ties(float *g, size_t n, struct sb_rng *rng)
+{
+	static const float levels[] = {0.0f, 0.25f, -0.25f, 0.5f, -1.0f,
+				       1.0f, 2.0f, -0.0f};
+	for (size_t i = 0; i < n; i++)
+		g[i] = levels[sb_rng_below(rng, 8)];
+}
+
+/* Ascending and duplicate-free. */
+static void assert_sorted_unique(const struct sb_selection *sel)
+{
+	for (size_t j = 1; j < sel->k; j++)
+		assert_true(sel->idx[j - 1] < sel->idx[j]);
+}
+
+/* sel is, among the components where eligible[] holds, the k largest of
+ * |v| with ties to the lower index: every eligible component left out is
+ * smaller than every one taken, or equal and at a higher index. */
+static void assert_top_k(const struct sb_selection *sel, const float *v,
+			 const bool *eligible)
+{
+	bool *in = sb_calloc(N_PARAMS, sizeof *in);
+	float min_in = INFINITY;
+	sb_index last_min = 0;
+	for (size_t j = 0; j < sel->k; j++) {
+		sb_index i = sel->idx[j];
+		assert_true(eligible[i]);
+		in[i] = true;
+		if (fabsf(v[i]) <= min_in) {
+			min_in = fabsf(v[i]);
+			last_min = i; /* the highest index at the minimum */
+		}
+	}
+	for (sb_index i = 0; i < N_PARAMS; i++) {
+		if (!eligible[i] || in[i] || sel->k == 0)
+			continue;
+		assert_true(fabsf(v[i]) <= min_in);
+		if (fabsf(v[i]) == min_in)
+			assert_true(i > last_min);
+	}
+	free(in);
+}
+
+static void eligible_of(const struct run *r, bool *eligible)
+{
+	memset(eligible, 0, N_PARAMS * sizeof *eligible);
+	for (size_t s = 0; s < r->ctx.n_scope; s++) {
+		const struct sb_tensor *t = &tensors[r->ctx.scope[s]];
+		for (size_t i = 0; i < t->size; i++)
+			eligible[t->offset + i] = true;
+	}
+}
+
+static double selection_energy(const struct sb_selection *sel,
+			       const float *g)
+{
+	double e = 0.0;
+	for (size_t j = 0; j < sel->k; j++)
+		e += (double)g[sel->idx[j]] * (double)g[sel->idx[j]];
+	return e;
+}
+
+/* ---- dense ------------------------------------------------------------ */
+
+static void test_dense_selects_everything_once(void **state)
+{
+	(void)state;
+	struct run r;
+	struct sb_error err;
+	float grad[N_PARAMS] = {0};
+	assert_int_equal(run_open(&r, &sb_policy_dense, 1, &err, NULL), 0);
+	assert_false(sb_policy_dense.scoped);
+	assert_int_equal(run_select(&r, grad, 0, &err), 0);
+	assert_int_equal(r.sel.k, N_PARAMS);
+	for (size_t i = 0; i < N_PARAMS; i++)
+		assert_int_equal(r.sel.idx[i], i);
+	for (long step = 1; step < 4; step++)
+		assert_int_equal(run_select(&r, grad, step, &err), 1);
+	assert_int_equal(r.sel.k, N_PARAMS);
+	run_close(&r);
+}
+
+/* ---- topk_batch ------------------------------------------------------- */
+
+static void test_topk_batch_retains_the_oracle_energy(void **state)
+{
+	(void)state;
+	struct run r;
+	struct sb_error err;
+	struct sb_rng rng;
+	float *grad = sb_malloc(N_PARAMS * sizeof *grad);
+	bool *eligible = sb_malloc(N_PARAMS * sizeof *eligible);
+	sb_rng_seed(&rng, 11);
+	assert_int_equal(run_open(&r, &sb_policy_topk_batch, 1, &err,
+				  "density", "0.05", NULL), 0);
+	assert_int_equal(r.ctx.k, 80);
+	eligible_of(&r, eligible);
+	for (long step = 0; step < 8; step++) {
+		if (step % 2)
+			fill_ties(grad, N_PARAMS, &rng);
+		else
+			fill_normal(grad, N_PARAMS, &rng);
+		assert_int_equal(run_select(&r, grad, step, &err), 0);
+		assert_int_equal(r.sel.k, 80);
+		assert_sorted_unique(&r.sel);
+		assert_top_k(&r.sel, grad, eligible);
+		/* retained == oracle: both sum the same 80 squares in double,
+		 * in different orders; the gap is below 80 * 2^-53 relative */
+		double oracle = sb_topk_energy(grad, N_PARAMS, 80);
+		assert_true(fabs(selection_energy(&r.sel, grad) - oracle) <=
+			    1e-13 * oracle);
+	}
+	run_close(&r);
+	free(grad);
+	free(eligible);
+}
+
+static void test_topk_batch_over_a_scope_with_gaps(void **state)
+{
+	(void)state;
+	struct run r;
+	struct sb_error err;
+	struct sb_rng rng;
+	float *grad = sb_malloc(N_PARAMS * sizeof *grad);
+	bool *eligible = sb_malloc(N_PARAMS * sizeof *eligible);
+	sb_rng_seed(&rng, 12);
+	/* scope: h.0.attn, h.1.attn, head (200 + 200 + 100, not adjacent) */
+	assert_int_equal(run_open(&r, &sb_policy_topk_batch, 1, &err,
+				  "density", "0.1", "exclude", "[*mlp*, wte]",
+				  NULL), 0);
+	assert_int_equal(r.ctx.n_eligible, 500);
+	assert_int_equal(r.ctx.k, 50);
+	eligible_of(&r, eligible);
+	for (long step = 0; step < 4; step++) {
+		if (step % 2)
+			fill_normal(grad, N_PARAMS, &rng);
+		else
+			fill_ties(grad, N_PARAMS, &rng);
+		assert_int_equal(run_select(&r, grad, step, &err), 0);
+		assert_int_equal(r.sel.k, 50);
+		assert_sorted_unique(&r.sel);
+		assert_top_k(&r.sel, grad, eligible);
+	}
+	run_close(&r);
+	free(grad);
+	free(eligible);
+}
+
+static void test_apportionment_is_largest_remainder(void **state)
+{
+	(void)state;
+	/* density 0.5 over sizes 3, 5, 7, 9, 2: quotas 1.5 2.5 3.5 4.5 1,
+	 * k = 13, floors sum to 11; the two units go to the equal remainders
+	 * of the lowest tensors. All quotas are exact in binary. */
+	static const struct sb_tensor small[] = {
+		{.name = "a", .offset = 0, .size = 3},
+		{.name = "b", .offset = 3, .size = 5},
+		{.name = "c", .offset = 8, .size = 7},
+		{.name = "d", .offset = 15, .size = 9},
+		{.name = "e", .offset = 24, .size = 2},
+	};
+	static const struct sb_layout lay = {
+		.n_params = 26, .n_tensors = 5, .tensors = small,
+	};
+	const size_t scope[] = {0, 1, 2, 3, 4};
+	struct sb_select_ctx ctx = {
+		.layout = &lay, .scope = scope, .n_scope = 5,
+		.n_eligible = 26, .density = 0.5, .k = 13, .per_tensor = true,
+	};
+	size_t k_t[5];
+	sb_pick_apportion(&ctx, k_t);
+	const size_t want[] = {2, 3, 3, 4, 1};
+	for (size_t s = 0; s < 5; s++)
+		assert_int_equal(k_t[s], want[s]);
+
+	/* density 0.25 over a, b, c, d: quotas 0.75 1.25 1.75 2.25, k = 6;
+	 * remainders 0.75 go first */
+	ctx.n_scope = 4;
+	ctx.n_eligible = 24;
+	ctx.density = 0.25;
+	ctx.k = 6;
+	sb_pick_apportion(&ctx, k_t);
+	const size_t want2[] = {1, 1, 2, 2};
+	for (size_t s = 0; s < 4; s++)
+		assert_int_equal(k_t[s], want2[s]);
+}
+
+static void test_topk_batch_per_tensor(void **state)
+{
+	(void)state;
+	struct run r;
+	struct sb_error err;
+	struct sb_rng rng;
+	float *grad = sb_malloc(N_PARAMS * sizeof *grad);
+	bool *eligible = sb_malloc(N_PARAMS * sizeof *eligible);
+	sb_rng_seed(&rng, 13);
+	/* density 1/8: quotas 37.5 25 50 25 50 12.5, k = 200; the one unit
+	 * left goes to wte (remainder 0.5, tied with head, lower index) */
+	assert_int_equal(run_open(&r, &sb_policy_topk_batch, 1, &err,
+				  "density", "0.125", "granularity",
+				  "per_tensor", NULL), 0);
+	assert_int_equal(r.ctx.k, 200);
+	const size_t want[] = {38, 25, 50, 25, 50, 12};
+	for (long step = 0; step < 4; step++) {
+		/* a gradient concentrated in h.1.mlp: a global top-k would
+		 * take nearly everything from there */
+		fill_ties(grad, N_PARAMS, &rng);
+		for (size_t i = 1100; i < 1500; i++)
+			grad[i] *= 100.0f;
+		assert_int_equal(run_select(&r, grad, step, &err), 0);
+		assert_int_equal(r.sel.k, 200);
+		assert_sorted_unique(&r.sel);
+		size_t j = 0;
+		for (size_t t = 0; t < 6; t++) {
+			struct sb_selection part = {
+				.idx = r.sel.idx + j, .k = want[t],
+			};
+			memset(eligible, 0, N_PARAMS * sizeof *eligible);
+			for (size_t i = 0; i < tensors[t].size; i++)
+				eligible[tensors[t].offset + i] = true;
+			assert_top_k(&part, grad, eligible);
+			j += want[t];
+		}
+	}
+	run_close(&r);
+	free(grad);
+	free(eligible);
+}
+
+/* ---- topk_first ------------------------------------------------------- */
+
+static void test_topk_first_sums_the_first_batches(void **state)
+{
+	(void)state;
+	struct run r;
+	struct sb_error err;
+	struct sb_rng rng;
+	float *grads = sb_malloc(5 * N_PARAMS * sizeof *grads);
+	float *sum = sb_calloc(N_PARAMS, sizeof *sum);
+	sb_index want[80];
+	sb_rng_seed(&rng, 21);
+	for (size_t b = 0; b < 5; b++)
+		fill_normal(grads + b * N_PARAMS, N_PARAMS, &rng);
+
+	assert_int_equal(run_open(&r, &sb_policy_topk_first, 1, &err,
+				  "density", "0.05", "batches", "3", NULL), 0);
+	for (long step = 0; step < 3; step++) {
+		const float *g = grads + step * N_PARAMS;
+		for (size_t i = 0; i < N_PARAMS; i++)
+			sum[i] += fabsf(g[i]);
+		assert_int_equal(run_select(&r, g, step, &err), 0);
+		assert_int_equal(r.sel.k, 80);
+		/* the same float sums in the same order: the same set */
+		sb_topk_abs(sum, N_PARAMS, 80, 0, want);
+		for (size_t j = 0; j < 80; j++)
+			assert_int_equal(r.sel.idx[j], want[j]);
+		if (step == 0) {
+			sb_topk_abs(g, N_PARAMS, 80, 0, want);
+			for (size_t j = 0; j < 80; j++)
+				assert_int_equal(r.sel.idx[j], want[j]);
+		}
+	}
+	/* after warm-up: unchanged, selection left as it was */
+	for (long step = 3; step < 5; step++) {
+		assert_int_equal(run_select(&r, grads + step * N_PARAMS, step,
+					    &err), 1);
+		assert_int_equal(r.sel.k, 80);
+		for (size_t j = 0; j < 80; j++)
+			assert_int_equal(r.sel.idx[j], want[j]);
+	}
+	run_close(&r);
+	free(grads);
+	free(sum);
+}
+
+static void test_topk_first_default_is_one_batch(void **state)
+{
+	(void)state;
+	struct run r;
+	struct sb_error err;
+	struct sb_rng rng;
+	float *grad = sb_malloc(N_PARAMS * sizeof *grad);
+	bool *eligible = sb_malloc(N_PARAMS * sizeof *eligible);
+	sb_rng_seed(&rng, 22);
+	assert_int_equal(run_open(&r, &sb_policy_topk_first, 1, &err,
+				  "density", "0.02", "include", "[h.*]",
+				  "exclude", "[h.0.mlp.weight]", NULL), 0);
+	assert_int_equal(sb_values_int(&r.cfg, "batches"), 1);
+	assert_int_equal(r.ctx.k, 16); /* 0.02 * 800 */
+	eligible_of(&r, eligible);
+	fill_ties(grad, N_PARAMS, &rng);
+	assert_int_equal(run_select(&r, grad, 0, &err), 0);
+	assert_int_equal(r.sel.k, 16);
+	assert_sorted_unique(&r.sel);
+	assert_top_k(&r.sel, grad, eligible);
+	fill_normal(grad, N_PARAMS, &rng);
+	assert_int_equal(run_select(&r, grad, 1, &err), 1);
+	run_close(&r);
+	free(grad);
+	free(eligible);
+}
+
+static void test_topk_first_of_one_batch_is_topk_batch(void **state)
+{
+	(void)state;
+	struct sb_error err;
+	struct sb_rng rng;
+	float *grad = sb_malloc(N_PARAMS * sizeof *grad);
+	sb_rng_seed(&rng, 23);
+	fill_ties(grad, N_PARAMS, &rng);
+	static const char *const granularity[] = {"global", "per_tensor"};
+	for (size_t g = 0; g < 2; g++) {
+		struct run first, batch;
+		/* a scope with gaps: the accumulator is in the gathered layout */
+		assert_int_equal(run_open(&first, &sb_policy_topk_first, 1, &err,
+					  "density", "0.03", "exclude",
+					  "[h.0.mlp.weight, head.*]",
+					  "granularity", granularity[g], NULL), 0);
+		assert_int_equal(run_open(&batch, &sb_policy_topk_batch, 1, &err,
+					  "density", "0.03", "exclude",
+					  "[h.0.mlp.weight, head.*]",
+					  "granularity", granularity[g], NULL), 0);
+		assert_int_equal(run_select(&first, grad, 0, &err), 0);
+		assert_int_equal(run_select(&batch, grad, 0, &err), 0);
+		assert_int_equal(first.sel.k, 33); /* 0.03 * 1100 */
+		assert_int_equal(batch.sel.k, 33);
+		assert_memory_equal(first.sel.idx, batch.sel.idx,
+				    33 * sizeof *first.sel.idx);
+		run_close(&first);
+		run_close(&batch);
+	}
+	free(grad);
+}
+
+/* ---- random ----------------------------------------------------------- */
+
+static void test_random_is_seeded_and_fixed(void **state)
+{
+	(void)state;
+	struct run a, b, c;
+	struct sb_error err;
+	float grad[N_PARAMS] = {0};
+	assert_int_equal(run_open(&a, &sb_policy_random, 7, &err,
+				  "density", "0.05", NULL), 0);
+	assert_int_equal(run_open(&b, &sb_policy_random, 7, &err,
+				  "density", "0.05", NULL), 0);
+	assert_int_equal(run_open(&c, &sb_policy_random, 8, &err,
+				  "density", "0.05", NULL), 0);
+	assert_int_equal(run_select(&a, grad, 0, &err), 0);
+	assert_int_equal(run_select(&b, grad, 0, &err), 0);
+	assert_int_equal(run_select(&c, grad, 0, &err), 0);
+	assert_int_equal(a.sel.k, 80);
+	assert_int_equal(c.sel.k, 80);
+	assert_sorted_unique(&a.sel);
+	assert_sorted_unique(&c.sel);
+	assert_memory_equal(a.sel.idx, b.sel.idx, 80 * sizeof *a.sel.idx);
+	size_t common = 0;
+	for (size_t i = 0, j = 0; i < 80 && j < 80;) {
+		if (a.sel.idx[i] == c.sel.idx[j]) {
+			common++;
+			i++;
+			j++;
+		} else if (a.sel.idx[i] < c.sel.idx[j]) {
+			i++;
+		} else {
+			j++;
+		}
+	}
+	/* two independent draws of 80 of 1600 share 80 * 0.05 = 4 components
+	 * on average (hypergeometric, sd ~1.9): 20 shared would be 8 sd off */
+	assert_true(common < 20);
+	assert_int_equal(run_select(&a, grad, 1, &err), 1);
+	assert_int_equal(a.sel.k, 80);
+	run_close(&a);
+	run_close(&b);
+	run_close(&c);
+}
+
+static void test_random_is_uniform_over_the_scope(void **state)
+{
+	(void)state;
+	enum { RUNS = 2000 };
+	struct sb_error err;
+	float grad[N_PARAMS] = {0};
+	unsigned *hits = sb_calloc(N_PARAMS, sizeof *hits);
+	for (uint64_t seed = 0; seed < RUNS; seed++) {
+		struct run r;
+		/* scope: 1300 components, k = round(162.5) = 163 */
+		assert_int_equal(run_open(&r, &sb_policy_random, seed, &err,
+					  "density", "0.125", "exclude",
+					  "[wte]", NULL), 0);
+		assert_int_equal(run_select(&r, grad, 0, &err), 0);
+		assert_int_equal(r.sel.k, 163);
+		for (size_t j = 0; j < r.sel.k; j++)
+			hits[r.sel.idx[j]]++;
+		run_close(&r);
+	}
+	/* Each eligible component is taken in Binomial(2000, p = 163/1300)
+	 * runs: mean 250.8, sd 14.8. A 5 sd band holds all 1300 with
+	 * probability above 1 - 1300 * 5.7e-7 = 0.9993 (normal tails; n p =
+	 * 251 makes the normal approximation close). */
+	double p = 163.0 / 1300.0;
+	double mean = RUNS * p, sd = sqrt(RUNS * p * (1 - p));
+	for (size_t i = 0; i < N_PARAMS; i++) {
+		if (i < 300) {
+			assert_int_equal(hits[i], 0);
+			continue;
+		}
+		assert_true(fabs(hits[i] - mean) <= 5 * sd);
+	}
+	free(hits);
+}
+
+static void test_random_per_tensor_counts(void **state)
+{
+	(void)state;
+	struct run r;
+	struct sb_error err;
+	float grad[N_PARAMS] = {0};
+	assert_int_equal(run_open(&r, &sb_policy_random, 3, &err,
+				  "density", "0.125", "granularity",
+				  "per_tensor", NULL), 0);
+	assert_int_equal(run_select(&r, grad, 0, &err), 0);
+	assert_int_equal(r.sel.k, 200);
+	assert_sorted_unique(&r.sel);
+	const size_t want[] = {38, 25, 50, 25, 50, 12};
+	for (size_t t = 0; t < 6; t++) {
+		size_t n = 0;
+		for (size_t j = 0; j < r.sel.k; j++)
+			n += r.sel.idx[j] >= tensors[t].offset &&
+			     r.sel.idx[j] < tensors[t].offset + tensors[t].size;
+		assert_int_equal(n, want[t]);
+	}
+	run_close(&r);
+}
+
+/* ---- fixed_layers ------------------------------------------------------- */
+
+static void assert_range(const struct sb_selection *sel, sb_index lo,
+			 sb_index hi)
+{
+	assert_int_equal(sel->k, hi - lo);
+	for (size_t j = 0; j < sel->k; j++)
+		assert_int_equal(sel->idx[j], lo + j);
+}
+
+static void test_fixed_layers_by_layer_and_pattern(void **state)
+{
+	(void)state;
+	struct run r;
+	struct sb_error err;
+	float grad[N_PARAMS] = {0};
+
+	assert_int_equal(run_open(&r, &sb_policy_fixed_layers, 1, &err,
+				  "layers", "[-1]", NULL), 0);
+	assert_int_equal(run_select(&r, grad, 0, &err), 0);
+	assert_range(&r.sel, 900, 1500);
+	assert_int_equal(run_select(&r, grad, 1, &err), 1);
+	run_close(&r);
+
+	assert_int_equal(run_open(&r, &sb_policy_fixed_layers, 1, &err,
+				  "tensors", "[head.*]", NULL), 0);
+	assert_int_equal(run_select(&r, grad, 0, &err), 0);
+	assert_range(&r.sel, 1500, 1600);
+	run_close(&r);
+
+	/* the last block and the head, the usual baseline */
+	assert_int_equal(run_open(&r, &sb_policy_fixed_layers, 1, &err,
+				  "layers", "[-1]", "tensors", "[head.*]",
+				  NULL), 0);
+	assert_int_equal(run_select(&r, grad, 0, &err), 0);
+	assert_range(&r.sel, 900, 1600);
+	run_close(&r);
+
+	assert_int_equal(run_open(&r, &sb_policy_fixed_layers, 1, &err,
+				  "layers", "[0]", "tensors", "[wte]", NULL), 0);
+	assert_int_equal(run_select(&r, grad, 0, &err), 0);
+	assert_range(&r.sel, 0, 900);
+	run_close(&r);
+}
+
+static void test_fixed_layers_init_errors(void **state)
+{
+	(void)state;
+	struct run r;
+	struct sb_error err = {{0}};
+
+	assert_int_equal(run_open(&r, &sb_policy_fixed_layers, 1, &err,
+				  "layers", "[2]", NULL), -1);
+	assert_non_null(strstr(err.msg, "layer 2 is out of range"));
+	run_close(&r);
+
+	assert_int_equal(run_open(&r, &sb_policy_fixed_layers, 1, &err,
+				  "layers", "[-3]", NULL), -1);
+	assert_non_null(strstr(err.msg, "layer -3 is out of range"));
+	run_close(&r);
+
+	assert_int_equal(run_open(&r, &sb_policy_fixed_layers, 1, &err,
+				  "tensors", "[lm_head]", NULL), -1);
+	assert_string_equal(err.msg, "fixed_layers: tensor pattern 'lm_head' "
+			    "matches no tensor");
+	run_close(&r);
+
+	assert_int_equal(run_open(&r, &sb_policy_fixed_layers, 1, &err,
+				  NULL), -1);
+	assert_non_null(strstr(err.msg, "nothing selected"));
+	run_close(&r);
+}
+
+/* ---- NaN ---------------------------------------------------------------- */
+
+static void test_nan_in_the_read_gradient_is_an_error(void **state)
+{
+	(void)state;
+	const struct sb_policy *readers[] = {
+		&sb_policy_topk_batch, &sb_policy_topk_first,
+	};
+	struct sb_rng rng;
+	float *grad = sb_malloc(N_PARAMS * sizeof *grad);
+	sb_rng_seed(&rng, 31);
+	fill_normal(grad, N_PARAMS, &rng);
+	grad[537] = NAN;
+	for (size_t p = 0; p < 2; p++) {
+		struct run r;
+		struct sb_error err = {{0}};
+		assert_int_equal(run_open(&r, readers[p], 1, &err, NULL), 0);
+		assert_int_equal(run_select(&r, grad, 0, &err), -1);
+		assert_string_equal(err.msg, "gradient is NaN at component 537 "
+				    "(tensor 'h.0.mlp.weight')");
+		run_close(&r);
+
+		/* outside the scope the policy does not read it */
+		assert_int_equal(run_open(&r, readers[p], 1, &err, "exclude",
+					  "[h.0.mlp.weight]", NULL), 0);
+		assert_int_equal(run_select(&r, grad, 0, &err), 0);
+		run_close(&r);
+	}
+	free(grad);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_dense_selects_everything_once),
+		cmocka_unit_test(test_topk_batch_retains_the_oracle_energy),
+		cmocka_unit_test(test_topk_batch_over_a_scope_with_gaps),
+		cmocka_unit_test(test_apportionment_is_largest_remainder),
+		cmocka_unit_test(test_topk_batch_per_tensor),
+		cmocka_unit_test(test_topk_first_sums_the_first_batches),
+		cmocka_unit_test(test_topk_first_default_is_one_batch),
+		cmocka_unit_test(test_topk_first_of_one_batch_is_topk_batch),
+		cmocka_unit_test(test_random_is_seeded_and_fixed),
+		cmocka_unit_test(test_random_is_uniform_over_the_scope),
+		cmocka_unit_test(test_random_per_tensor_counts),
+		cmocka_unit_test(test_fixed_layers_by_layer_and_pattern),
+		cmocka_unit_test(test_fixed_layers_init_errors),
+		cmocka_unit_test(test_nan_in_the_read_gradient_is_an_error),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
