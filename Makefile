@@ -74,14 +74,14 @@ $(BUILD)/registry.c: FORCE | $(DEPS_STAMP)
 	    for s in $$stems; do echo "	&sb_$${kind}_$$s,"; done; \
 	    echo "	NULL,"; echo "};"; \
 	    echo "const size_t sb_n_$$dir = $$(echo $$stems | wc -w);"; \
-	  done; } > $@.tmp
-	@cmp -s $@.tmp $@ && rm $@.tmp || mv $@.tmp $@
+	  done; } > $@.tmp.$$$$; \
+	cmp -s $@.tmp.$$$$ $@ && rm $@.tmp.$$$$ || mv $@.tmp.$$$$ $@
 FORCE:
 
 $(BUILD)/commit.c: FORCE
 	@mkdir -p $(@D)
-	@echo "const char sb_git_commit[] = \"$$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)$$(git diff --quiet HEAD 2>/dev/null || echo -dirty)\";" > $@.tmp
-	@cmp -s $@.tmp $@ && rm $@.tmp || mv $@.tmp $@
+	@echo "const char sb_git_commit[] = \"$$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)$$(git diff --quiet HEAD 2>/dev/null || echo -dirty)\";" > $@.tmp.$$$$; \
+	cmp -s $@.tmp.$$$$ $@ && rm $@.tmp.$$$$ || mv $@.tmp.$$$$ $@
 
 $(BUILD)/commit.o: $(BUILD)/commit.c
 	$(CC) $(CFLAGS) -c $< -o $@
