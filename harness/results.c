@@ -1,0 +1,762 @@
+/* results.c - the writer of an experiment's HDF5 results file: root
+ * attributes, one group per run, per-step and per-eval series appended from
+ * in-memory buffers at every flush. Layout: docs/results.md (HDF5 1.10 API). */
+#include "results.h"
+#include "util.h"
+
+#include <assert.h>
+#include <cblas.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <hdf5.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define FORMAT_NAME "sparsebench-results"
+#define FORMAT_VERSION 1
+/* Rows per chunk: a step chunk of doubles is 8 KiB; evaluations are rarer. */
+#define STEP_CHUNK 1024
+#define EVAL_CHUNK 64
+#define DEFLATE_LEVEL 4
+
+#define STEP(col, units, text) \
+	{ #col, units, text, offsetof(struct sb_step_row, col) }
+#define EVAL(col, units, text) \
+	{ #col, units, text, offsetof(struct sb_eval_row, col) }
+
+const struct sb_column sb_step_columns[] = {
+	STEP(step, "steps", "training step of the row, 1-based (updates done)"),
+	STEP(loss, "nats", "training loss, mean over the batch's targets"),
+	STEP(grad_norm, "1", "L2 norm of the full gradient of the loss"),
+	STEP(lr, "1", "learning rate of the update, after the schedule"),
+	STEP(n_selected, "components", "|S|, components selected this step"),
+	STEP(retained, "1",
+	     "gradient energy share of S: sum_S g^2 / sum g^2 (NaN if not measured)"),
+	STEP(oracle_retained, "1",
+	     "energy share of the top-|S| of |g|, the best set of that size"),
+	STEP(churn, "1", "|S_t minus S_(t-1)| / |S_t| (NaN if not measured)"),
+	STEP(history_lost, "entries",
+	     "optimizer state entries reset this step"),
+	STEP(ever_selected, "components",
+	     "distinct components selected at least once so far"),
+	STEP(t_forward, "s", "time of the forward pass"),
+	STEP(t_backward, "s", "time of the backward pass"),
+	STEP(t_select, "s", "time of the policy's selection"),
+	STEP(t_update, "s", "time of the optimizer's update"),
+	STEP(t_metrics, "s", "time spent computing this row's metrics"),
+	{0},
+};
+
+const struct sb_column sb_eval_columns[] = {
+	EVAL(step, "steps", "training steps done when the evaluation ran"),
+	EVAL(val_loss, "nats", "validation loss, mean over targets"),
+	EVAL(val_accuracy, "1", "fraction of validation targets predicted right"),
+	EVAL(t_eval, "s", "time of the evaluation"),
+	{0},
+};
+
+#define N_STEP_COLS (sizeof sb_step_columns / sizeof sb_step_columns[0] - 1)
+#define N_EVAL_COLS (sizeof sb_eval_columns / sizeof sb_eval_columns[0] - 1)
+
+static const char *const status_names[] = {
+	[SB_STATUS_NONE] = "none",
+	[SB_STATUS_RUNNING] = "running",
+	[SB_STATUS_COMPLETED] = "completed",
+	[SB_STATUS_DIVERGED] = "diverged",
+	[SB_STATUS_FAILED] = "failed",
+};
+
+const char *sb_status_name(enum sb_status st)
+{
+	assert((size_t)st < sizeof status_names / sizeof status_names[0]);
+	return status_names[st];
+}
+
+struct sb_results {
+	char *path;
+	hid_t file, runs;
+	int n_logs;   /* run logs not yet ended */
+	bool created; /* by this open: removed again if the open fails */
+};
+
+/* A summary attribute waiting for the next flush. */
+struct pending_attr {
+	char *name, *text, *units; /* text: a string attribute, else value */
+	double value;
+};
+
+struct sb_run_log {
+	struct sb_results *res;
+	char *where; /* "runs/<id>", for messages */
+	hid_t group;
+	hid_t step_ds[N_STEP_COLS], eval_ds[N_EVAL_COLS];
+	hsize_t steps_written, evals_written;
+	struct sb_step_row *steps;
+	size_t n_steps, cap_steps;
+	struct sb_eval_row *evals;
+	size_t n_evals, cap_evals;
+	struct pending_attr *attrs;
+	size_t n_attrs, cap_attrs;
+	double *column; /* one column of the buffered rows, gathered */
+	size_t cap_column;
+};
+
+/* ---- HDF5 helpers ------------------------------------------------------ */
+
+static void quiet(void)
+{
+	H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+}
+
+/* Why the last HDF5 call failed. HDF5 clears its error stack at the entry
+ * of every API call, so the reason is captured right where a call fails,
+ * before any clean-up call. (The serial library is single-threaded.) */
+static char h5_why[256];
+
+static herr_t first_error(unsigned n, const H5E_error2_t *e, void *data)
+{
+	(void)data;
+	if (n == 0 && e->desc)
+		snprintf(h5_why, sizeof h5_why, "%s", e->desc);
+	return 0;
+}
+
+/* Records the innermost message of the error stack, the one closest to
+ * where it happened ("truncated file: eof = ..."), and returns -1. */
+static int h5_fail(void)
+{
+	snprintf(h5_why, sizeof h5_why, "HDF5 error");
+	H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, first_error, NULL);
+	return -1;
+}
+
+static hid_t utf8_string_type(void)
+{
+	hid_t type = H5Tcopy(H5T_C_S1);
+	if (type < 0)
+		return h5_fail();
+	if (H5Tset_size(type, H5T_VARIABLE) < 0 ||
+	    H5Tset_cset(type, H5T_CSET_UTF8) < 0) {
+		h5_fail();
+		H5Tclose(type);
+		return -1;
+	}
+	return type;
+}
+
+/* Writes a scalar attribute, replacing one of the same name. */
+static int put_attr(hid_t obj, const char *name, hid_t file_type,
+		    hid_t mem_type, const void *value)
+{
+	int rc = -1;
+	hid_t space = H5Screate(H5S_SCALAR), attr = -1;
+	if (space < 0)
+		return h5_fail();
+	htri_t exists = H5Aexists(obj, name);
+	if (exists < 0 || (exists && H5Adelete(obj, name) < 0)) {
+		h5_fail();
+		goto out;
+	}
+	attr = H5Acreate2(obj, name, file_type, space, H5P_DEFAULT,
+			  H5P_DEFAULT);
+	if (attr >= 0 && H5Awrite(attr, mem_type, value) >= 0)
+		rc = 0;
+	else
+		h5_fail();
+out:
+	if (attr >= 0)
+		H5Aclose(attr);
+	H5Sclose(space);
+	return rc;
+}
+
+static int put_str(hid_t obj, const char *name, const char *value)
+{
+	hid_t type = utf8_string_type();
+	if (type < 0)
+		return -1;
+	const char *v = value ? value : "";
+	int rc = put_attr(obj, name, type, type, &v);
+	H5Tclose(type);
+	return rc;
+}
+
+static int put_double(hid_t obj, const char *name, double value)
+{
+	return put_attr(obj, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &value);
+}
+
+/* A string attribute as a fresh C string, or NULL when absent or not a
+ * string. Reads variable- and fixed-length strings alike. */
+static char *get_str(hid_t obj, const char *name)
+{
+	char *out = NULL;
+	if (H5Aexists(obj, name) <= 0)
+		return NULL;
+	hid_t attr = H5Aopen(obj, name, H5P_DEFAULT);
+	hid_t type = attr >= 0 ? H5Aget_type(attr) : -1;
+	hid_t mem = -1;
+	if (type < 0 || H5Tget_class(type) != H5T_STRING)
+		goto out;
+	if (H5Tis_variable_str(type) > 0) {
+		char *s = NULL;
+		/* The memory type keeps the file's character set: HDF5 does
+		 * not convert between ASCII and UTF-8 strings. */
+		mem = H5Tcopy(type);
+		if (mem >= 0 && H5Aread(attr, mem, &s) >= 0 && s) {
+			out = sb_strdup(s);
+			H5free_memory(s);
+		}
+	} else {
+		size_t size = H5Tget_size(type);
+		char *buf = sb_calloc(size + 1, 1);
+		mem = H5Tcopy(type);
+		if (mem >= 0 && H5Tset_size(mem, size + 1) >= 0 &&
+		    H5Tset_strpad(mem, H5T_STR_NULLTERM) >= 0 &&
+		    H5Aread(attr, mem, buf) >= 0)
+			out = buf;
+		else
+			free(buf);
+	}
+out:
+	if (mem >= 0)
+		H5Tclose(mem);
+	if (type >= 0)
+		H5Tclose(type);
+	if (attr >= 0)
+		H5Aclose(attr);
+	return out;
+}
+
+/* ---- root attributes --------------------------------------------------- */
+
+/* "Intel(R) Xeon(R) ... (2 cores online)" from /proc/cpuinfo. */
+static char *cpu_description(void)
+{
+	char model[256] = "unknown";
+	char line[512];
+	FILE *f = fopen("/proc/cpuinfo", "r");
+	while (f && fgets(line, sizeof line, f)) {
+		if (strncmp(line, "model name", 10))
+			continue;
+		const char *v = strchr(line, ':');
+		if (!v)
+			continue;
+		v += 1 + strspn(v + 1, " \t");
+		snprintf(model, sizeof model, "%.*s", (int)strcspn(v, "\n"), v);
+		break;
+	}
+	if (f)
+		fclose(f);
+	return sb_asprintf("%s (%ld cores online)", model,
+			   sysconf(_SC_NPROCESSORS_ONLN));
+}
+
+static char *blas_description(void)
+{
+	const char *config = openblas_get_config();
+	const char *core = openblas_get_corename();
+	return sb_asprintf("%s; core %s", config ? config : "OpenBLAS",
+			   core ? core : "unknown");
+}
+
+static void iso8601_now(char *buf, size_t size)
+{
+	time_t now = time(NULL);
+	struct tm tm;
+	gmtime_r(&now, &tm);
+	strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static int write_root(hid_t file, const struct sb_spec *spec)
+{
+	char created[32];
+	int version = FORMAT_VERSION;
+	iso8601_now(created, sizeof created);
+	char *cpu = cpu_description(), *blas = blas_description();
+	int rc = put_str(file, "format", FORMAT_NAME) ||
+		 put_attr(file, "format_version", H5T_STD_I32LE,
+			  H5T_NATIVE_INT, &version) ||
+		 put_str(file, "harness_version", SB_VERSION) ||
+		 put_str(file, "git_commit", sb_git_commit) ||
+		 put_str(file, "spec", spec->text) ||
+		 put_str(file, "spec_path", spec->path) ||
+		 put_str(file, "experiment", spec->name) ||
+		 put_str(file, "created", created) ||
+		 put_str(file, "cpu", cpu) || put_str(file, "blas", blas);
+	free(cpu);
+	free(blas);
+	return rc ? -1 : 0;
+}
+
+/* ---- opening ----------------------------------------------------------- */
+
+static int create_file(struct sb_results *res, const struct sb_spec *spec,
+		       struct sb_error *err)
+{
+	/* Claiming the name first makes creation exclusive and gives the
+	 * system's reason when the path cannot be created. */
+	int fd = open(res->path, O_WRONLY | O_CREAT | O_EXCL, 0666);
+	if (fd < 0)
+		return sb_error(err, "cannot create '%s': %s", res->path,
+				strerror(errno));
+	close(fd);
+	res->created = true;
+	res->file = H5Fcreate(res->path, H5F_ACC_TRUNC, H5P_DEFAULT,
+			      H5P_DEFAULT);
+	if (res->file < 0 && h5_fail())
+		return sb_error(err, "cannot create '%s': %s", res->path,
+				h5_why);
+	/* Link creation order lets readers list runs in the order started. */
+	hid_t gcpl = H5Pcreate(H5P_GROUP_CREATE);
+	if (gcpl >= 0 && H5Pset_link_creation_order(
+				 gcpl, H5P_CRT_ORDER_TRACKED |
+					       H5P_CRT_ORDER_INDEXED) >= 0)
+		res->runs = H5Gcreate2(res->file, "runs", H5P_DEFAULT, gcpl,
+				       H5P_DEFAULT);
+	if (res->runs < 0)
+		h5_fail();
+	if (gcpl >= 0)
+		H5Pclose(gcpl);
+	if (res->runs < 0 || write_root(res->file, spec) ||
+	    (H5Fflush(res->file, H5F_SCOPE_GLOBAL) < 0 && h5_fail()))
+		return sb_error(err, "cannot write '%s': %s", res->path,
+				h5_why);
+	return 0;
+}
+
+static int reopen_file(struct sb_results *res, const struct sb_spec *spec,
+		       struct sb_error *err)
+{
+	const char *path = res->path;
+	if (H5Fis_hdf5(path) <= 0)
+		return sb_error(err, "'%s' is not an HDF5 file; pass another "
+				"output file or remove it", path);
+	res->file = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+	if (res->file < 0 && h5_fail())
+		return sb_error(err, "cannot open '%s' to resume it: %s", path,
+				h5_why);
+	char *format = get_str(res->file, "format");
+	int ours = format && !strcmp(format, FORMAT_NAME);
+	free(format);
+	if (!ours)
+		return sb_error(err, "'%s' is not a sparsebench results file; "
+				"pass another output file or remove it", path);
+	int version = 0;
+	hid_t attr = H5Aopen(res->file, "format_version", H5P_DEFAULT);
+	if (attr >= 0) {
+		H5Aread(attr, H5T_NATIVE_INT, &version);
+		H5Aclose(attr);
+	}
+	if (version != FORMAT_VERSION)
+		return sb_error(err, "'%s' has results format version %d, this "
+				"sparsebench writes %d; write to another file",
+				path, version, FORMAT_VERSION);
+	char *text = get_str(res->file, "spec");
+	int same = text && !strcmp(text, spec->text);
+	free(text);
+	if (!same)
+		return sb_error(err, "'%s' was written by a different spec; "
+				"resume only with the spec that wrote it, or "
+				"write to another file", path);
+	res->runs = H5Gopen2(res->file, "runs", H5P_DEFAULT);
+	if (res->runs < 0 && h5_fail())
+		return sb_error(err, "'%s' has no '/runs' group: %s", path,
+				h5_why);
+	return 0;
+}
+
+int sb_results_open(struct sb_results **out, const char *path,
+		    const struct sb_spec *spec, bool resume,
+		    struct sb_error *err)
+{
+	quiet();
+	*out = NULL;
+	struct stat st;
+	bool exists = stat(path, &st) == 0;
+	if (!exists && errno != ENOENT)
+		return sb_error(err, "cannot access '%s': %s", path,
+				strerror(errno));
+	if (exists && !resume)
+		return sb_error(err, "'%s' exists; pass --resume to continue it "
+				"or remove it", path);
+	struct sb_results *res = sb_calloc(1, sizeof *res);
+	res->path = sb_strdup(path);
+	res->file = res->runs = -1;
+	int rc = exists ? reopen_file(res, spec, err)
+			: create_file(res, spec, err);
+	if (rc) {
+		bool created = res->created;
+		sb_results_close(res, NULL);
+		if (created)
+			unlink(path);
+		return -1;
+	}
+	*out = res;
+	return 0;
+}
+
+int sb_results_close(struct sb_results *res, struct sb_error *err)
+{
+	if (!res)
+		return 0;
+	assert(res->n_logs == 0);
+	int rc = 0;
+	if (res->runs >= 0)
+		H5Gclose(res->runs);
+	if (res->file >= 0 && H5Fclose(res->file) < 0 && h5_fail())
+		rc = sb_error(err, "cannot close '%s': %s", res->path,
+			      h5_why);
+	free(res->path);
+	free(res);
+	return rc;
+}
+
+enum sb_status sb_results_status(struct sb_results *res, const char *run_id)
+{
+	quiet();
+	if (H5Lexists(res->runs, run_id, H5P_DEFAULT) <= 0)
+		return SB_STATUS_NONE;
+	hid_t group = H5Gopen2(res->runs, run_id, H5P_DEFAULT);
+	if (group < 0)
+		return SB_STATUS_NONE;
+	char *text = get_str(group, "status");
+	H5Gclose(group);
+	enum sb_status st = SB_STATUS_NONE;
+	for (size_t i = SB_STATUS_RUNNING; text && i <= SB_STATUS_FAILED; i++)
+		if (!strcmp(text, status_names[i]))
+			st = (enum sb_status)i;
+	free(text);
+	return st;
+}
+
+/* ---- a run ------------------------------------------------------------- */
+
+static hid_t create_series(hid_t parent, const struct sb_column *col,
+			   hsize_t chunk)
+{
+	hsize_t dims = 0, maxdims = H5S_UNLIMITED;
+	double fill = NAN;
+	hid_t ds = -1;
+	hid_t space = H5Screate_simple(1, &dims, &maxdims);
+	hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+	if (space < 0 || dcpl < 0 || H5Pset_chunk(dcpl, 1, &chunk) < 0 ||
+	    H5Pset_fill_value(dcpl, H5T_NATIVE_DOUBLE, &fill) < 0) {
+		h5_fail();
+		goto out;
+	}
+	/* Shuffle + deflate shrink the many all-NaN columns to almost nothing;
+	 * a library built without zlib writes plain chunks instead. */
+	if (H5Zfilter_avail(H5Z_FILTER_DEFLATE) > 0 &&
+	    (H5Pset_shuffle(dcpl) < 0 ||
+	     H5Pset_deflate(dcpl, DEFLATE_LEVEL) < 0)) {
+		h5_fail();
+		goto out;
+	}
+	ds = H5Dcreate2(parent, col->name, H5T_IEEE_F64LE, space, H5P_DEFAULT,
+			dcpl, H5P_DEFAULT);
+	if (ds < 0) {
+		h5_fail();
+	} else if (put_str(ds, "units", col->units) ||
+		   put_str(ds, "description", col->description)) {
+		H5Dclose(ds);
+		ds = -1;
+	}
+out:
+	if (dcpl >= 0)
+		H5Pclose(dcpl);
+	if (space >= 0)
+		H5Sclose(space);
+	return ds;
+}
+
+static int create_all_series(hid_t group, const char *name,
+			     const struct sb_column *cols, hid_t *ds,
+			     hsize_t chunk)
+{
+	hid_t sub = H5Gcreate2(group, name, H5P_DEFAULT, H5P_DEFAULT,
+			       H5P_DEFAULT);
+	if (sub < 0)
+		return h5_fail();
+	int rc = 0;
+	for (size_t i = 0; cols[i].name; i++)
+		if ((ds[i] = create_series(sub, &cols[i], chunk)) < 0)
+			rc = -1;
+	H5Gclose(sub);
+	return rc;
+}
+
+static int write_run_attrs(hid_t group, const struct sb_run_cfg *run)
+{
+	uint64_t seed = run->seed;
+	return put_str(group, "config", run->config_yaml) ||
+	       put_attr(group, "seed", H5T_STD_U64LE, H5T_NATIVE_UINT64,
+			&seed) ||
+	       put_str(group, "status", status_names[SB_STATUS_RUNNING]) ||
+	       put_str(group, "method", run->method) ||
+	       put_str(group, "setting", run->setting) ||
+	       put_str(group, "policy", run->policy ? run->policy->name : "") ||
+	       put_str(group, "optimizer",
+		       run->optimizer ? run->optimizer->name : "") ||
+	       put_str(group, "dataset", run->dataset ? run->dataset->name : "") ||
+	       put_str(group, "model", run->model ? run->model->name : "");
+}
+
+static void log_free(struct sb_run_log *log)
+{
+	for (size_t i = 0; i < N_STEP_COLS; i++)
+		if (log->step_ds[i] >= 0)
+			H5Dclose(log->step_ds[i]);
+	for (size_t i = 0; i < N_EVAL_COLS; i++)
+		if (log->eval_ds[i] >= 0)
+			H5Dclose(log->eval_ds[i]);
+	if (log->group >= 0)
+		H5Gclose(log->group);
+	for (size_t i = 0; i < log->n_attrs; i++) {
+		free(log->attrs[i].name);
+		free(log->attrs[i].text);
+		free(log->attrs[i].units);
+	}
+	free(log->attrs);
+	free(log->steps);
+	free(log->evals);
+	free(log->column);
+	free(log->where);
+	log->res->n_logs--;
+	free(log);
+}
+
+int sb_results_run_begin(struct sb_results *res, const struct sb_run_cfg *run,
+			 struct sb_run_log **out, struct sb_error *err)
+{
+	quiet();
+	*out = NULL;
+	const char *id = run->id;
+	if (!*id || strchr(id, '/') || !strcmp(id, ".") || !strcmp(id, ".."))
+		return sb_error(err, "run id '%s' cannot name an HDF5 group", id);
+	enum sb_status st = sb_results_status(res, id);
+	/* A finished run is kept: the caller skips it rather than restart. */
+	assert(st != SB_STATUS_COMPLETED && st != SB_STATUS_DIVERGED);
+	(void)st;
+
+	struct sb_run_log *log = sb_calloc(1, sizeof *log);
+	log->res = res;
+	res->n_logs++;
+	log->where = sb_asprintf("runs/%s", id);
+	log->group = -1;
+	for (size_t i = 0; i < N_STEP_COLS; i++)
+		log->step_ds[i] = -1;
+	for (size_t i = 0; i < N_EVAL_COLS; i++)
+		log->eval_ds[i] = -1;
+
+	if (H5Lexists(res->runs, id, H5P_DEFAULT) > 0 &&
+	    H5Ldelete(res->runs, id, H5P_DEFAULT) < 0 && h5_fail()) {
+		sb_error(err, "cannot replace '%s' in '%s': %s", log->where,
+			 res->path, h5_why);
+		goto fail;
+	}
+	log->group = H5Gcreate2(res->runs, id, H5P_DEFAULT, H5P_DEFAULT,
+				H5P_DEFAULT);
+	if ((log->group < 0 && h5_fail()) || write_run_attrs(log->group, run) ||
+	    create_all_series(log->group, "steps", sb_step_columns,
+			      log->step_ds, STEP_CHUNK) ||
+	    create_all_series(log->group, "evals", sb_eval_columns,
+			      log->eval_ds, EVAL_CHUNK) ||
+	    (H5Fflush(res->file, H5F_SCOPE_GLOBAL) < 0 && h5_fail())) {
+		sb_error(err, "cannot create '%s' in '%s': %s", log->where,
+			 res->path, h5_why);
+		goto fail;
+	}
+	*out = log;
+	return 0;
+fail:
+	log_free(log);
+	return -1;
+}
+
+/* Grows a buffer of `size`-byte items to hold at least n + 1. */
+static void *grow(void *buf, size_t *cap, size_t n, size_t size)
+{
+	if (n < *cap)
+		return buf;
+	*cap = *cap ? 2 * *cap : 256;
+	size_t bytes;
+	if (!sb_mul_ok(*cap, size, &bytes))
+		abort();
+	return sb_realloc(buf, bytes);
+}
+
+void sb_run_log_step(struct sb_run_log *log, const struct sb_step_row *row)
+{
+	log->steps = grow(log->steps, &log->cap_steps, log->n_steps,
+			  sizeof *row);
+	log->steps[log->n_steps++] = *row;
+}
+
+void sb_run_log_eval(struct sb_run_log *log, const struct sb_eval_row *row)
+{
+	log->evals = grow(log->evals, &log->cap_evals, log->n_evals,
+			  sizeof *row);
+	log->evals[log->n_evals++] = *row;
+}
+
+static struct pending_attr *add_attr(struct sb_run_log *log,
+				     const char *name)
+{
+	log->attrs = grow(log->attrs, &log->cap_attrs, log->n_attrs,
+			  sizeof *log->attrs);
+	struct pending_attr *a = &log->attrs[log->n_attrs++];
+	*a = (struct pending_attr){.name = sb_strdup(name)};
+	return a;
+}
+
+void sb_run_log_attr(struct sb_run_log *log, const char *name, double value,
+		     const char *units)
+{
+	struct pending_attr *a = add_attr(log, name);
+	a->value = value;
+	a->units = units ? sb_strdup(units) : NULL;
+}
+
+void sb_run_log_attr_str(struct sb_run_log *log, const char *name,
+			 const char *value)
+{
+	add_attr(log, name)->text = sb_strdup(value ? value : "");
+}
+
+/* Appends n values to a 1-D series of `written` values. */
+static int append(hid_t ds, hsize_t written, hsize_t n, const double *values)
+{
+	int rc = -1;
+	hsize_t size = written + n;
+	if (H5Dset_extent(ds, &size) < 0)
+		return h5_fail();
+	hid_t file_space = H5Dget_space(ds);
+	hid_t mem_space = H5Screate_simple(1, &n, NULL);
+	if (file_space >= 0 && mem_space >= 0 &&
+	    H5Sselect_hyperslab(file_space, H5S_SELECT_SET, &written, NULL,
+				&n, NULL) >= 0 &&
+	    H5Dwrite(ds, H5T_NATIVE_DOUBLE, mem_space, file_space,
+		     H5P_DEFAULT, values) >= 0)
+		rc = 0;
+	else
+		h5_fail();
+	if (mem_space >= 0)
+		H5Sclose(mem_space);
+	if (file_space >= 0)
+		H5Sclose(file_space);
+	return rc;
+}
+
+/* Writes buffered rows of one kind column by column; returns the index of
+ * the column that failed, or -1. */
+static long append_rows(struct sb_run_log *log, const void *rows,
+			size_t n_rows, size_t row_size,
+			const struct sb_column *cols, const hid_t *ds,
+			hsize_t written)
+{
+	if (n_rows > log->cap_column) {
+		log->cap_column = n_rows;
+		log->column = sb_realloc(log->column,
+					 n_rows * sizeof *log->column);
+	}
+	for (size_t c = 0; cols[c].name; c++) {
+		const char *base = (const char *)rows + cols[c].offset;
+		for (size_t i = 0; i < n_rows; i++)
+			memcpy(&log->column[i], base + i * row_size,
+			       sizeof(double));
+		if (append(ds[c], written, n_rows, log->column))
+			return (long)c;
+	}
+	return -1;
+}
+
+static int write_pending_attrs(struct sb_run_log *log, struct sb_error *err)
+{
+	int rc = 0;
+	for (size_t i = 0; i < log->n_attrs; i++) {
+		struct pending_attr *a = &log->attrs[i];
+		int bad;
+		if (a->text) {
+			bad = put_str(log->group, a->name, a->text);
+		} else {
+			bad = put_double(log->group, a->name, a->value);
+			if (!bad && a->units) {
+				char *units = sb_asprintf("%s.units", a->name);
+				bad = put_str(log->group, units, a->units);
+				free(units);
+			}
+		}
+		if (bad && !rc)
+			rc = sb_error(err, "cannot write attribute '%s' of "
+				      "'%s' in '%s': %s", a->name, log->where,
+				      log->res->path, h5_why);
+		free(a->name);
+		free(a->text);
+		free(a->units);
+	}
+	log->n_attrs = 0;
+	return rc;
+}
+
+int sb_run_log_flush(struct sb_run_log *log, struct sb_error *err)
+{
+	quiet();
+	const char *path = log->res->path;
+	int rc = 0;
+	long bad = -1;
+	/* Rows are dropped from the buffer even when a write fails, so that a
+	 * later flush never appends them twice to the columns that took them. */
+	if (log->n_steps) {
+		bad = append_rows(log, log->steps, log->n_steps,
+				  sizeof *log->steps, sb_step_columns,
+				  log->step_ds, log->steps_written);
+		if (bad >= 0)
+			rc = sb_error(err, "cannot append to '%s/steps/%s' in "
+				      "'%s': %s", log->where,
+				      sb_step_columns[bad].name, path,
+				      h5_why);
+		log->steps_written += log->n_steps;
+		log->n_steps = 0;
+	}
+	if (log->n_evals) {
+		bad = append_rows(log, log->evals, log->n_evals,
+				  sizeof *log->evals, sb_eval_columns,
+				  log->eval_ds, log->evals_written);
+		if (bad >= 0 && !rc)
+			rc = sb_error(err, "cannot append to '%s/evals/%s' in "
+				      "'%s': %s", log->where,
+				      sb_eval_columns[bad].name, path,
+				      h5_why);
+		log->evals_written += log->n_evals;
+		log->n_evals = 0;
+	}
+	if (write_pending_attrs(log, rc ? NULL : err))
+		rc = -1;
+	if (H5Fflush(log->res->file, H5F_SCOPE_GLOBAL) < 0 && h5_fail() &&
+	    !rc)
+		rc = sb_error(err, "cannot flush '%s': %s", path,
+			      h5_why);
+	return rc;
+}
+
+int sb_run_log_end(struct sb_run_log *log, enum sb_status st,
+		   struct sb_error *err)
+{
+	assert(st != SB_STATUS_NONE);
+	int rc = sb_run_log_flush(log, err);
+	if (put_str(log->group, "status", status_names[st]) && !rc)
+		rc = sb_error(err, "cannot set the status of '%s' in '%s': %s",
+			      log->where, log->res->path, h5_why);
+	if (H5Fflush(log->res->file, H5F_SCOPE_GLOBAL) < 0 && h5_fail() &&
+	    !rc)
+		rc = sb_error(err, "cannot flush '%s': %s", log->res->path,
+			      h5_why);
+	log_free(log);
+	return rc;
+}

@@ -1,0 +1,200 @@
+/* show.c - `sparsebench show`: one row per run of a results file, read with
+ * the results reader (docs/results.md); text left-aligned, numbers right,
+ * "-" for what the file does not hold. */
+#include "show.h"
+#include "results.h"
+#include "util.h"
+
+#include <hdf5.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { COL_ID, COL_STATUS, COL_STEPS, COL_LOSS, COL_VAL_LOSS, COL_VAL_ACC,
+       COL_TEST_LOSS, COL_TEST_ACC, COL_RETAINED, COL_TIME, N_COLS };
+
+static const char *const headings[N_COLS] = {
+	"run", "status", "steps", "loss", "val_loss", "val_acc",
+	"test_loss", "test_acc", "retained", "s/step",
+};
+
+/* A root attribute written as a variable-length string, or NULL. */
+static char *root_str(hid_t file, const char *name)
+{
+	char *out = NULL;
+	if (H5Aexists(file, name) <= 0)
+		return NULL;
+	hid_t attr = H5Aopen(file, name, H5P_DEFAULT);
+	hid_t type = attr >= 0 ? H5Aget_type(attr) : -1;
+	if (type >= 0 && H5Tget_class(type) == H5T_STRING &&
+	    H5Tis_variable_str(type) > 0) {
+		char *s = NULL;
+		if (H5Aread(attr, type, &s) >= 0 && s) {
+			out = sb_strdup(s);
+			H5free_memory(s);
+		}
+	}
+	if (type >= 0)
+		H5Tclose(type);
+	if (attr >= 0)
+		H5Aclose(attr);
+	return out;
+}
+
+static char *number(double v, const char *fmt)
+{
+	if (isnan(v))
+		return sb_strdup("-");
+	return sb_asprintf(fmt, v);
+}
+
+static double last(const double *v, size_t n)
+{
+	return n ? v[n - 1] : NAN;
+}
+
+static double mean_finite(const double *v, size_t n)
+{
+	double sum = 0;
+	size_t count = 0;
+	for (size_t i = 0; i < n; i++)
+		if (!isnan(v[i])) {
+			sum += v[i];
+			count++;
+		}
+	return count ? sum / (double)count : NAN;
+}
+
+/* The run's time_per_step attribute, else the mean over its step rows of
+ * forward + backward + select + update (metrics time excluded, as in the
+ * attribute). */
+static int step_time(const struct sb_results_view *view, size_t run,
+		     double *out, struct sb_error *err)
+{
+	static const char *const parts[] = {"t_forward", "t_backward",
+					    "t_select", "t_update"};
+	*out = sb_run_info_attr(&view->runs[run], "time_per_step");
+	if (!isnan(*out))
+		return 0;
+	double *sum = NULL;
+	size_t n_rows = 0;
+	for (size_t p = 0; p < 4; p++) {
+		double *v;
+		size_t n;
+		if (sb_results_series(view, run, "steps", parts[p], &v, &n,
+				      err)) {
+			free(sum);
+			return -1;
+		}
+		if (p == 0) {
+			sum = v;
+			n_rows = n;
+			continue;
+		}
+		for (size_t i = 0; i < n_rows; i++)
+			sum[i] += i < n ? v[i] : NAN;
+		free(v);
+	}
+	*out = mean_finite(sum, n_rows);
+	free(sum);
+	return 0;
+}
+
+/* Fills the cells of one run's row. */
+static int run_row(const struct sb_results_view *view, size_t run,
+		   char **cells, struct sb_error *err)
+{
+	const struct sb_run_info *info = &view->runs[run];
+	double *steps = NULL, *loss = NULL, *val_loss = NULL, *val_acc = NULL,
+	       *retained = NULL, t_step = NAN;
+	size_t n_steps = 0, n_loss = 0, n_val_loss = 0, n_val_acc = 0,
+	       n_retained = 0;
+	int rc = sb_results_series(view, run, "steps", "step", &steps,
+				   &n_steps, err) ||
+		 sb_results_series(view, run, "steps", "loss", &loss, &n_loss,
+				   err) ||
+		 sb_results_series(view, run, "evals", "val_loss", &val_loss,
+				   &n_val_loss, err) ||
+		 sb_results_series(view, run, "evals", "val_accuracy",
+				   &val_acc, &n_val_acc, err) ||
+		 sb_results_series(view, run, "steps", "retained", &retained,
+				   &n_retained, err) ||
+		 step_time(view, run, &t_step, err);
+	if (!rc) {
+		cells[COL_ID] = sb_strdup(info->id);
+		cells[COL_STATUS] = sb_strdup(*info->status ? info->status
+							     : "-");
+		cells[COL_STEPS] = sb_asprintf("%zu", n_steps);
+		cells[COL_LOSS] = number(last(loss, n_loss), "%.4f");
+		cells[COL_VAL_LOSS] = number(last(val_loss, n_val_loss), "%.4f");
+		cells[COL_VAL_ACC] = number(last(val_acc, n_val_acc), "%.4f");
+		cells[COL_TEST_LOSS] =
+			number(sb_run_info_attr(info, "test_loss"), "%.4f");
+		cells[COL_TEST_ACC] =
+			number(sb_run_info_attr(info, "test_accuracy"), "%.4f");
+		cells[COL_RETAINED] =
+			number(mean_finite(retained, n_retained), "%.4f");
+		cells[COL_TIME] = number(t_step, "%.3g");
+	}
+	free(steps);
+	free(loss);
+	free(val_loss);
+	free(val_acc);
+	free(retained);
+	return rc ? -1 : 0;
+}
+
+static void print_row(FILE *out, const char *const *cells,
+		      const int *width)
+{
+	for (int c = 0; c < N_COLS; c++) {
+		/* The id and status are text; every other column a number. */
+		int left = c == COL_ID || c == COL_STATUS;
+		const char *sep = c + 1 < N_COLS ? "  " : "\n";
+		if (left && c + 1 < N_COLS)
+			fprintf(out, "%-*s%s", width[c], cells[c], sep);
+		else
+			fprintf(out, "%*s%s", width[c], cells[c], sep);
+	}
+}
+
+int sb_show(const char *path, FILE *out, struct sb_error *err)
+{
+	struct sb_results_view view;
+	if (sb_results_load(&view, path, err))
+		return -1;
+	char *header[3] = {root_str((hid_t)view.file, "experiment"),
+			   root_str((hid_t)view.file, "git_commit"),
+			   root_str((hid_t)view.file, "created")};
+	char **cells = sb_calloc(view.n_runs * N_COLS, sizeof *cells);
+	int rc = 0;
+	for (size_t r = 0; r < view.n_runs && !rc; r++)
+		rc = run_row(&view, r, &cells[r * N_COLS], err);
+	if (!rc) {
+		fprintf(out, "experiment %s  commit %s  created %s  %zu run%s\n",
+			header[0] ? header[0] : "-",
+			header[1] ? header[1] : "-",
+			header[2] ? header[2] : "-", view.n_runs,
+			view.n_runs == 1 ? "" : "s");
+		int width[N_COLS];
+		for (int c = 0; c < N_COLS; c++)
+			width[c] = (int)strlen(headings[c]);
+		for (size_t i = 0; i < view.n_runs * N_COLS; i++) {
+			int w = (int)strlen(cells[i]);
+			if (w > width[i % N_COLS])
+				width[i % N_COLS] = w;
+		}
+		if (view.n_runs)
+			print_row(out, headings, width);
+		for (size_t r = 0; r < view.n_runs; r++)
+			print_row(out, (const char *const *)&cells[r * N_COLS],
+				  width);
+	}
+	for (size_t i = 0; i < view.n_runs * N_COLS; i++)
+		free(cells[i]);
+	free(cells);
+	for (int i = 0; i < 3; i++)
+		free(header[i]);
+	sb_results_view_release(&view);
+	return rc;
+}

@@ -1,0 +1,682 @@
+/* test_results.c - the HDF5 results file: a written file reads back value
+ * for value, series are chunked and unlimited with units, resume keeps
+ * finished runs, and damaged or foreign files give errors naming them. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "results.h"
+#include "util.h"
+
+#include <dirent.h>
+#include <hdf5.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static char tmp_dir[] = "/tmp/sb_test_results_XXXXXX";
+
+static const struct sb_policy policy = {.name = "topk_first"};
+static const struct sb_optimizer optimizer = {.name = "sparse_adam"};
+static const struct sb_dataset dataset = {.name = "fortunes"};
+static const struct sb_model model = {.name = "gpt"};
+
+static char spec_text[] = "name: roundtrip\n"
+			  "runs:\n  - policy: topk_first\n"
+			  "    optimizer: sparse_adam\n    density: 0.01\n";
+static char spec_path[] = "experiments/roundtrip.yaml";
+static char spec_name[] = "roundtrip";
+
+static struct sb_spec make_spec(char *text)
+{
+	return (struct sb_spec){.path = spec_path, .text = text,
+				.name = spec_name};
+}
+
+static struct sb_run_cfg make_run(char *id, uint64_t seed)
+{
+	static char method[] = "sift", setting[] = "density=0.01 lr=0.003";
+	static char config[] = "policy:\n  name: topk_first\n  density: 0.01\n"
+			       "optimizer:\n  name: sparse_adam\n  lr: 0.003\n";
+	return (struct sb_run_cfg){
+		.id = id, .method = method, .setting = setting,
+		.dataset = &dataset, .model = &model, .policy = &policy,
+		.optimizer = &optimizer, .seed = seed, .config_yaml = config,
+	};
+}
+
+static char *tmp_file(const char *name)
+{
+	return sb_asprintf("%s/%s", tmp_dir, name);
+}
+
+/* The value written for row i, column c of run `run`: distinct everywhere,
+ * with NaN and infinities sprinkled in to check they survive. */
+static double expected(int run, size_t i, size_t c)
+{
+	if ((i + c) % 7 == 3)
+		return NAN;
+	if (i == 5 && c == 1)
+		return INFINITY;
+	if (i == 6 && c == 2)
+		return -INFINITY;
+	return run * 1e5 + (double)i + (double)c / 32.0 + 1e-9 * (double)i;
+}
+
+static void fill_row(void *row, const struct sb_column *cols, int run,
+		     size_t i)
+{
+	for (size_t c = 0; cols[c].name; c++) {
+		double v = expected(run, i, c);
+		memcpy((char *)row + cols[c].offset, &v, sizeof v);
+	}
+}
+
+/* Logs n steps with an evaluation and a flush every `every` steps. */
+static void log_rows(struct sb_run_log *log, int run, size_t n, size_t every,
+		     size_t *n_evals)
+{
+	struct sb_error err = {{0}};
+	*n_evals = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct sb_step_row row;
+		fill_row(&row, sb_step_columns, run, i);
+		sb_run_log_step(log, &row);
+		if ((i + 1) % every == 0) {
+			struct sb_eval_row ev;
+			fill_row(&ev, sb_eval_columns, run, (*n_evals)++);
+			sb_run_log_eval(log, &ev);
+			assert_int_equal(sb_run_log_flush(log, &err), 0);
+		}
+	}
+}
+
+static bool same(double a, double b)
+{
+	return (isnan(a) && isnan(b)) || a == b;
+}
+
+/* Every column of a run's group holds exactly the values written. */
+static void check_series(const struct sb_results_view *view, size_t r,
+			 int run, const char *group,
+			 const struct sb_column *cols, size_t n_rows)
+{
+	struct sb_error err = {{0}};
+	for (size_t c = 0; cols[c].name; c++) {
+		double *v;
+		size_t n;
+		assert_int_equal(sb_results_series(view, r, group, cols[c].name,
+						   &v, &n, &err), 0);
+		assert_int_equal(n, n_rows);
+		for (size_t i = 0; i < n; i++)
+			if (!same(v[i], expected(run, i, c)))
+				fail_msg("%s/%s[%zu] = %.17g, wrote %.17g",
+					 group, cols[c].name, i, v[i],
+					 expected(run, i, c));
+		free(v);
+	}
+}
+
+static char *read_bytes(const char *path, size_t *n)
+{
+	FILE *f = fopen(path, "rb");
+	assert_non_null(f);
+	fseek(f, 0, SEEK_END);
+	*n = (size_t)ftell(f);
+	rewind(f);
+	char *buf = sb_malloc(*n);
+	assert_int_equal(fread(buf, 1, *n, f), *n);
+	fclose(f);
+	return buf;
+}
+
+/* A string attribute through the HDF5 API directly, or NULL. */
+static char *h5_str_attr(hid_t obj, const char *name)
+{
+	if (H5Aexists(obj, name) <= 0)
+		return NULL;
+	hid_t attr = H5Aopen(obj, name, H5P_DEFAULT);
+	hid_t type = H5Aget_type(attr);
+	char *s = NULL, *out = NULL;
+	if (H5Tis_variable_str(type) > 0 && H5Aread(attr, type, &s) >= 0) {
+		out = sb_strdup(s);
+		H5free_memory(s);
+	}
+	H5Tclose(type);
+	H5Aclose(attr);
+	return out;
+}
+
+/* Writes the two-run file of the round-trip tests. Runs are started
+ * "zeta" first so that creation order differs from name order. */
+static void write_two_runs(const char *path, size_t *n_evals)
+{
+	struct sb_error err = {{0}};
+	struct sb_spec spec = make_spec(spec_text);
+	struct sb_results *res;
+	struct sb_run_log *log;
+	assert_int_equal(sb_results_open(&res, path, &spec, false, &err), 0);
+
+	struct sb_run_cfg zeta = make_run("zeta", 18446744073709551557ULL);
+	assert_int_equal(sb_results_run_begin(res, &zeta, &log, &err), 0);
+	/* 2500 steps cross two chunk boundaries (1024 rows per chunk). */
+	log_rows(log, 0, 2500, 100, &n_evals[0]);
+	sb_run_log_attr(log, "test_loss", 2.5, "nats");
+	sb_run_log_attr(log, "test_accuracy", 0.875, "1");
+	assert_int_equal(sb_run_log_flush(log, &err), 0);
+	sb_run_log_attr(log, "test_loss", 2.25, "nats"); /* overwrites */
+	sb_run_log_attr_str(log, "task", "lm");
+	assert_int_equal(sb_run_log_end(log, SB_STATUS_COMPLETED, &err), 0);
+
+	struct sb_run_cfg alpha = make_run("alpha", 7);
+	assert_int_equal(sb_results_run_begin(res, &alpha, &log, &err), 0);
+	log_rows(log, 1, 300, 64, &n_evals[1]);
+	sb_run_log_attr(log, "diverged_step", 299, "steps");
+	assert_int_equal(sb_run_log_end(log, SB_STATUS_DIVERGED, &err), 0);
+	assert_int_equal(sb_results_close(res, &err), 0);
+}
+
+static void test_round_trip_reads_back_every_value(void **state)
+{
+	(void)state;
+	char *path = tmp_file("roundtrip.h5");
+	size_t n_evals[2];
+	write_two_runs(path, n_evals);
+
+	struct sb_error err = {{0}};
+	struct sb_results_view view;
+	if (sb_results_load(&view, path, &err))
+		fail_msg("%s", err.msg);
+	assert_string_equal(view.spec_text, spec_text);
+	assert_int_equal(view.n_runs, 2);
+	assert_string_equal(view.runs[0].id, "zeta");
+	assert_string_equal(view.runs[1].id, "alpha");
+
+	const struct sb_run_info *zeta = &view.runs[0], *alpha = &view.runs[1];
+	assert_string_equal(zeta->status, "completed");
+	assert_string_equal(alpha->status, "diverged");
+	assert_string_equal(zeta->method, "sift");
+	assert_string_equal(zeta->setting, "density=0.01 lr=0.003");
+	assert_string_equal(zeta->policy, "topk_first");
+	assert_string_equal(zeta->optimizer, "sparse_adam");
+	assert_non_null(strstr(zeta->config_yaml, "lr: 0.003"));
+	assert_true(alpha->seed == 7.0);
+	assert_true(sb_run_info_attr(zeta, "test_loss") == 2.25);
+	assert_true(sb_run_info_attr(zeta, "test_accuracy") == 0.875);
+	assert_true(sb_run_info_attr(alpha, "diverged_step") == 299.0);
+	assert_true(isnan(sb_run_info_attr(alpha, "test_loss")));
+
+	check_series(&view, 0, 0, "steps", sb_step_columns, 2500);
+	check_series(&view, 0, 0, "evals", sb_eval_columns, n_evals[0]);
+	check_series(&view, 1, 1, "steps", sb_step_columns, 300);
+	check_series(&view, 1, 1, "evals", sb_eval_columns, n_evals[1]);
+	assert_int_equal(n_evals[0], 25);
+	assert_int_equal(n_evals[1], 4);
+
+	double *v = (double *)&view;
+	size_t n = 99;
+	assert_int_equal(sb_results_series(&view, 0, "steps", "no_such",
+					   &v, &n, &err), 0);
+	assert_int_equal(n, 0);
+	assert_null(v);
+	sb_results_view_release(&view);
+	free(path);
+}
+
+static void test_layout_is_chunked_unlimited_with_units(void **state)
+{
+	(void)state;
+	char *path = tmp_file("layout.h5");
+	size_t n_evals[2];
+	write_two_runs(path, n_evals);
+
+	hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+	assert_true(file >= 0);
+	char *format = h5_str_attr(file, "format");
+	assert_string_equal(format, "sparsebench-results");
+	char *spec = h5_str_attr(file, "spec");
+	assert_string_equal(spec, spec_text);
+	char *created = h5_str_attr(file, "created");
+	assert_int_equal(strlen(created), strlen("2025-01-31T12:00:00Z"));
+	assert_int_equal(created[10], 'T');
+	assert_int_equal(created[19], 'Z');
+	char *cpu = h5_str_attr(file, "cpu");
+	assert_non_null(strstr(cpu, "cores online"));
+	char *blas = h5_str_attr(file, "blas");
+	assert_non_null(strstr(blas, "core "));
+	const char *present[] = {"harness_version", "git_commit", "spec_path",
+				 "experiment"};
+	for (size_t i = 0; i < 4; i++) {
+		char *s = h5_str_attr(file, present[i]);
+		assert_non_null(s);
+		free(s);
+	}
+	free(format);
+	free(spec);
+	free(created);
+	free(cpu);
+	free(blas);
+
+	/* The seed is an exact 64-bit integer, beyond a double's 53 bits. */
+	hid_t run = H5Gopen2(file, "runs/zeta", H5P_DEFAULT);
+	uint64_t seed = 0;
+	hid_t attr = H5Aopen(run, "seed", H5P_DEFAULT);
+	assert_int_equal(H5Aread(attr, H5T_NATIVE_UINT64, &seed), 0);
+	H5Aclose(attr);
+	assert_true(seed == 18446744073709551557ULL);
+	char *units = h5_str_attr(run, "test_loss.units");
+	assert_string_equal(units, "nats");
+	free(units);
+	char *task = h5_str_attr(run, "task");
+	assert_string_equal(task, "lm");
+	free(task);
+	H5Gclose(run);
+
+	const struct sb_column *tables[] = {sb_step_columns, sb_eval_columns};
+	const char *groups[] = {"steps", "evals"};
+	for (size_t g = 0; g < 2; g++) {
+		for (size_t c = 0; tables[g][c].name; c++) {
+			char *name = sb_asprintf("runs/zeta/%s/%s", groups[g],
+						 tables[g][c].name);
+			hid_t ds = H5Dopen2(file, name, H5P_DEFAULT);
+			assert_true(ds >= 0);
+			hid_t dcpl = H5Dget_create_plist(ds);
+			assert_int_equal(H5Pget_layout(dcpl), H5D_CHUNKED);
+			hsize_t chunk = 0;
+			assert_int_equal(H5Pget_chunk(dcpl, 1, &chunk), 1);
+			assert_true(chunk == (g == 0 ? 1024 : 64));
+			hid_t space = H5Dget_space(ds);
+			hsize_t dims, maxdims;
+			assert_int_equal(H5Sget_simple_extent_dims(
+						 space, &dims, &maxdims), 1);
+			assert_true(maxdims == H5S_UNLIMITED);
+			assert_true(dims == (g == 0 ? 2500 : 25));
+			hid_t type = H5Dget_type(ds);
+			assert_true(H5Tequal(type, H5T_IEEE_F64LE) > 0);
+			char *u = h5_str_attr(ds, "units");
+			char *d = h5_str_attr(ds, "description");
+			assert_string_equal(u, tables[g][c].units);
+			assert_non_null(d);
+			assert_true(strlen(d) > 10);
+			free(u);
+			free(d);
+			H5Tclose(type);
+			H5Sclose(space);
+			H5Pclose(dcpl);
+			H5Dclose(ds);
+			free(name);
+		}
+	}
+	H5Fclose(file);
+	free(path);
+}
+
+static void test_resume_refuses_a_different_spec(void **state)
+{
+	(void)state;
+	char *path = tmp_file("other_spec.h5");
+	struct sb_error err = {{0}};
+	struct sb_spec spec = make_spec(spec_text);
+	struct sb_results *res;
+	assert_int_equal(sb_results_open(&res, path, &spec, false, &err), 0);
+	assert_int_equal(sb_results_close(res, &err), 0);
+
+	char other_text[] = "name: roundtrip\nruns: []\n";
+	struct sb_spec other = make_spec(other_text);
+	assert_int_equal(sb_results_open(&res, path, &other, true, &err), -1);
+	assert_null(res);
+	char *want = sb_asprintf("'%s' was written by a different spec", path);
+	assert_non_null(strstr(err.msg, want));
+	free(want);
+	/* The same spec resumes. */
+	assert_int_equal(sb_results_open(&res, path, &spec, true, &err), 0);
+	assert_int_equal(sb_results_close(res, &err), 0);
+	free(path);
+}
+
+static void test_resume_keeps_completed_and_replaces_running(void **state)
+{
+	(void)state;
+	char *path = tmp_file("resume.h5");
+	struct sb_error err = {{0}};
+	struct sb_spec spec = make_spec(spec_text);
+	struct sb_results *res;
+	struct sb_run_log *log;
+	size_t n_evals;
+	/* "cut" starts first, so after its restart the order flips. */
+	assert_int_equal(sb_results_open(&res, path, &spec, true, &err), 0);
+	struct sb_run_cfg cut = make_run("cut", 2), done = make_run("done", 1);
+	assert_int_equal(sb_results_run_begin(res, &cut, &log, &err), 0);
+	log_rows(log, 2, 30, 10, &n_evals);
+	assert_int_equal(sb_run_log_end(log, SB_STATUS_RUNNING, &err), 0);
+	assert_int_equal(sb_results_run_begin(res, &done, &log, &err), 0);
+	log_rows(log, 1, 50, 10, &n_evals);
+	assert_int_equal(sb_run_log_end(log, SB_STATUS_COMPLETED, &err), 0);
+	assert_int_equal(sb_results_close(res, &err), 0);
+
+	assert_int_equal(sb_results_open(&res, path, &spec, true, &err), 0);
+	assert_int_equal(sb_results_status(res, "done"), SB_STATUS_COMPLETED);
+	assert_int_equal(sb_results_status(res, "cut"), SB_STATUS_RUNNING);
+	assert_int_equal(sb_results_status(res, "never"), SB_STATUS_NONE);
+	assert_int_equal(sb_results_run_begin(res, &cut, &log, &err), 0);
+	assert_int_equal(sb_results_status(res, "cut"), SB_STATUS_RUNNING);
+	log_rows(log, 3, 12, 6, &n_evals);
+	assert_int_equal(sb_run_log_end(log, SB_STATUS_COMPLETED, &err), 0);
+	assert_int_equal(sb_results_close(res, &err), 0);
+
+	struct sb_results_view view;
+	assert_int_equal(sb_results_load(&view, path, &err), 0);
+	assert_int_equal(view.n_runs, 2);
+	assert_string_equal(view.runs[0].id, "done");
+	assert_string_equal(view.runs[1].id, "cut");
+	assert_string_equal(view.runs[1].status, "completed");
+	check_series(&view, 0, 1, "steps", sb_step_columns, 50);
+	check_series(&view, 0, 1, "evals", sb_eval_columns, 5);
+	check_series(&view, 1, 3, "steps", sb_step_columns, 12);
+	check_series(&view, 1, 3, "evals", sb_eval_columns, 2);
+	sb_results_view_release(&view);
+	free(path);
+}
+
+static void test_existing_file_without_resume_is_untouched(void **state)
+{
+	(void)state;
+	char *path = tmp_file("exists.h5");
+	size_t n_evals[2];
+	write_two_runs(path, n_evals);
+	size_t n_before, n_after;
+	char *before = read_bytes(path, &n_before);
+
+	struct sb_error err = {{0}};
+	struct sb_spec spec = make_spec(spec_text);
+	struct sb_results *res;
+	assert_int_equal(sb_results_open(&res, path, &spec, false, &err), -1);
+	char *want = sb_asprintf("'%s' exists; pass --resume to continue it "
+				 "or remove it", path);
+	assert_string_equal(err.msg, want);
+
+	char *after = read_bytes(path, &n_after);
+	assert_int_equal(n_before, n_after);
+	assert_memory_equal(before, after, n_before);
+	free(want);
+	free(before);
+	free(after);
+	free(path);
+}
+
+static void test_foreign_and_damaged_files_are_named(void **state)
+{
+	(void)state;
+	struct sb_error err = {{0}};
+	struct sb_results_view view;
+	struct sb_spec spec = make_spec(spec_text);
+	struct sb_results *res;
+
+	char *text = tmp_file("notes.h5");
+	FILE *f = fopen(text, "w");
+	fputs("these are notes, not HDF5\n", f);
+	fclose(f);
+	assert_int_equal(sb_results_load(&view, text, &err), -1);
+	char *want = sb_asprintf("'%s' is not an HDF5 file", text);
+	assert_non_null(strstr(err.msg, want));
+	free(want);
+	assert_int_equal(sb_results_open(&res, text, &spec, true, &err), -1);
+	assert_non_null(strstr(err.msg, text));
+
+	char *other = tmp_file("other.h5");
+	hid_t file = H5Fcreate(other, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+	H5Fclose(file);
+	assert_int_equal(sb_results_load(&view, other, &err), -1);
+	want = sb_asprintf("'%s' is an HDF5 file but not a sparsebench "
+			   "results file", other);
+	assert_non_null(strstr(err.msg, want));
+	free(want);
+	assert_int_equal(sb_results_open(&res, other, &spec, true, &err), -1);
+	assert_non_null(strstr(err.msg, "not a sparsebench results file"));
+
+	char *cut = tmp_file("truncated.h5");
+	size_t n_evals[2];
+	write_two_runs(cut, n_evals);
+	struct stat st;
+	assert_int_equal(stat(cut, &st), 0);
+	assert_int_equal(truncate(cut, st.st_size / 2), 0);
+	assert_int_equal(sb_results_load(&view, cut, &err), -1);
+	want = sb_asprintf("'%s' is damaged", cut);
+	assert_non_null(strstr(err.msg, want));
+	free(want);
+
+	char *missing = tmp_file("missing.h5");
+	assert_int_equal(sb_results_load(&view, missing, &err), -1);
+	assert_non_null(strstr(err.msg, missing));
+	free(text);
+	free(other);
+	free(cut);
+	free(missing);
+}
+
+static void put_fixed_str(hid_t obj, const char *name, const char *value)
+{
+	hid_t type = H5Tcopy(H5T_C_S1);
+	H5Tset_size(type, strlen(value));
+	hid_t space = H5Screate(H5S_SCALAR);
+	hid_t attr = H5Acreate2(obj, name, type, space, H5P_DEFAULT,
+				H5P_DEFAULT);
+	assert_int_equal(H5Awrite(attr, type, value), 0);
+	H5Aclose(attr);
+	H5Sclose(space);
+	H5Tclose(type);
+}
+
+/* Another tool (h5py with numpy byte strings, say) may write fixed-length
+ * ASCII strings and a /runs group without creation order: the reader takes
+ * both, listing such runs by name. */
+static void test_reader_takes_files_of_other_writers(void **state)
+{
+	(void)state;
+	char *path = tmp_file("foreign_writer.h5");
+	hid_t file = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+	put_fixed_str(file, "format", "sparsebench-results");
+	int version = 1;
+	hid_t space = H5Screate(H5S_SCALAR);
+	hid_t attr = H5Acreate2(file, "format_version", H5T_STD_I64BE, space,
+				H5P_DEFAULT, H5P_DEFAULT);
+	H5Awrite(attr, H5T_NATIVE_INT, &version);
+	H5Aclose(attr);
+	H5Sclose(space);
+	put_fixed_str(file, "spec", "name: foreign\n");
+	hid_t runs = H5Gcreate2(file, "runs", H5P_DEFAULT, H5P_DEFAULT,
+				H5P_DEFAULT);
+	const char *ids[] = {"b", "a"};
+	for (size_t i = 0; i < 2; i++) {
+		hid_t run = H5Gcreate2(runs, ids[i], H5P_DEFAULT, H5P_DEFAULT,
+				       H5P_DEFAULT);
+		put_fixed_str(run, "status", "completed");
+		put_fixed_str(run, "method", ids[i]);
+		H5Gclose(run);
+	}
+	H5Gclose(runs);
+	H5Fclose(file);
+
+	struct sb_error err = {{0}};
+	struct sb_results_view view;
+	if (sb_results_load(&view, path, &err))
+		fail_msg("%s", err.msg);
+	assert_string_equal(view.spec_text, "name: foreign\n");
+	assert_int_equal(view.n_runs, 2);
+	assert_string_equal(view.runs[0].id, "a");
+	assert_string_equal(view.runs[0].method, "a");
+	assert_string_equal(view.runs[1].status, "completed");
+	assert_string_equal(view.runs[1].setting, "");
+	assert_true(isnan(view.runs[0].seed));
+	double *v;
+	size_t n;
+	assert_int_equal(sb_results_series(&view, 0, "steps", "loss", &v, &n,
+					   &err), 0);
+	assert_int_equal(n, 0);
+	sb_results_view_release(&view);
+	free(path);
+}
+
+/* A child writes, flushes, logs more rows and dies without closing. The
+ * parent must read the flushed rows, with the run still `running`. */
+static void test_crashed_writer_keeps_flushed_rows(void **state)
+{
+	(void)state;
+	char *path = tmp_file("crash.h5");
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct sb_error err;
+		struct sb_spec spec = make_spec(spec_text);
+		struct sb_results *res;
+		struct sb_run_log *log;
+		struct sb_run_cfg run = make_run("crashed", 3);
+		size_t n_evals;
+		if (sb_results_open(&res, path, &spec, false, &err) ||
+		    sb_results_run_begin(res, &run, &log, &err))
+			_exit(2);
+		log_rows(log, 4, 150, 75, &n_evals); /* flushed */
+		struct sb_step_row row;
+		for (size_t i = 150; i < 170; i++) { /* never flushed */
+			fill_row(&row, sb_step_columns, 4, i);
+			sb_run_log_step(log, &row);
+		}
+		_exit(1);
+	}
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 1);
+
+	struct sb_error err = {{0}};
+	struct sb_results_view view;
+	if (sb_results_load(&view, path, &err))
+		fail_msg("%s", err.msg);
+	assert_int_equal(view.n_runs, 1);
+	assert_string_equal(view.runs[0].status, "running");
+	check_series(&view, 0, 4, "steps", sb_step_columns, 150);
+	check_series(&view, 0, 4, "evals", sb_eval_columns, 2);
+	sb_results_view_release(&view);
+
+	/* Resuming the crashed file replaces the unfinished run. */
+	struct sb_spec spec = make_spec(spec_text);
+	struct sb_results *res;
+	struct sb_run_log *log;
+	struct sb_run_cfg run = make_run("crashed", 3);
+	assert_int_equal(sb_results_open(&res, path, &spec, true, &err), 0);
+	assert_int_equal(sb_results_status(res, "crashed"), SB_STATUS_RUNNING);
+	assert_int_equal(sb_results_run_begin(res, &run, &log, &err), 0);
+	assert_int_equal(sb_run_log_end(log, SB_STATUS_FAILED, &err), 0);
+	assert_int_equal(sb_results_close(res, &err), 0);
+	free(path);
+}
+
+/* A reader sees the file as of the writer's last flush while the writer
+ * (another process, holding HDF5's file lock) is still running. */
+static void test_reader_sees_a_run_in_progress(void **state)
+{
+	(void)state;
+	char *path = tmp_file("live.h5");
+	int ready[2], go[2];
+	assert_int_equal(pipe(ready), 0);
+	assert_int_equal(pipe(go), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct sb_error err;
+		struct sb_spec spec = make_spec(spec_text);
+		struct sb_results *res;
+		struct sb_run_log *log;
+		struct sb_run_cfg run = make_run("live", 5);
+		size_t n_evals;
+		char byte = 0;
+		if (sb_results_open(&res, path, &spec, false, &err) ||
+		    sb_results_run_begin(res, &run, &log, &err))
+			_exit(2);
+		log_rows(log, 5, 40, 20, &n_evals);
+		if (write(ready[1], "r", 1) != 1 || read(go[0], &byte, 1) != 1)
+			_exit(3);
+		int rc = sb_run_log_end(log, SB_STATUS_COMPLETED, &err) ||
+			 sb_results_close(res, &err);
+		_exit(rc ? 4 : 0);
+	}
+	char byte;
+	assert_int_equal(read(ready[0], &byte, 1), 1);
+	struct sb_error err = {{0}};
+	struct sb_results_view view;
+	int rc = sb_results_load(&view, path, &err);
+	assert_int_equal(write(go[1], "g", 1), 1);
+	if (rc)
+		fail_msg("%s", err.msg);
+	assert_string_equal(view.runs[0].status, "running");
+	check_series(&view, 0, 5, "steps", sb_step_columns, 40);
+	sb_results_view_release(&view);
+
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(sb_results_load(&view, path, &err), 0);
+	assert_string_equal(view.runs[0].status, "completed");
+	sb_results_view_release(&view);
+	for (int i = 0; i < 2; i++) {
+		close(ready[i]);
+		close(go[i]);
+	}
+	free(path);
+}
+
+static void test_status_names(void **state)
+{
+	(void)state;
+	assert_string_equal(sb_status_name(SB_STATUS_RUNNING), "running");
+	assert_string_equal(sb_status_name(SB_STATUS_COMPLETED), "completed");
+	assert_string_equal(sb_status_name(SB_STATUS_DIVERGED), "diverged");
+	assert_string_equal(sb_status_name(SB_STATUS_FAILED), "failed");
+}
+
+static int make_tmp_dir(void **state)
+{
+	(void)state;
+	return mkdtemp(tmp_dir) ? 0 : -1;
+}
+
+static int remove_tmp_dir(void **state)
+{
+	(void)state;
+	DIR *dir = opendir(tmp_dir);
+	if (!dir)
+		return -1;
+	struct dirent *e;
+	while ((e = readdir(dir))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		char *p = tmp_file(e->d_name);
+		unlink(p);
+		free(p);
+	}
+	closedir(dir);
+	return rmdir(tmp_dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_round_trip_reads_back_every_value),
+		cmocka_unit_test(test_layout_is_chunked_unlimited_with_units),
+		cmocka_unit_test(test_resume_refuses_a_different_spec),
+		cmocka_unit_test(test_resume_keeps_completed_and_replaces_running),
+		cmocka_unit_test(test_existing_file_without_resume_is_untouched),
+		cmocka_unit_test(test_foreign_and_damaged_files_are_named),
+		cmocka_unit_test(test_reader_takes_files_of_other_writers),
+		cmocka_unit_test(test_crashed_writer_keeps_flushed_rows),
+		cmocka_unit_test(test_reader_sees_a_run_in_progress),
+		cmocka_unit_test(test_status_names),
+	};
+	return cmocka_run_group_tests(tests, make_tmp_dir, remove_tmp_dir);
+}

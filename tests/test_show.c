@@ -1,0 +1,206 @@
+/* test_show.c - `sparsebench show` on a results file of known values: one
+ * aligned row per run with the last losses, test figures, mean retained and
+ * time per step, "-" where the file holds nothing. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "results.h"
+#include "show.h"
+#include "util.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char tmp_dir[] = "/tmp/sb_test_show_XXXXXX";
+static char *results_path;
+
+static const struct sb_policy policy = {.name = "dense"};
+static const struct sb_optimizer optimizer = {.name = "dense_adam"};
+
+static struct sb_run_cfg make_run(char *id)
+{
+	static char method[] = "full", setting[] = "", config[] = "seed: 1\n";
+	return (struct sb_run_cfg){.id = id, .method = method,
+				   .setting = setting, .policy = &policy,
+				   .optimizer = &optimizer, .seed = 1,
+				   .config_yaml = config};
+}
+
+/* "dense": 200 completed steps, evaluations at 0, 100, 200, test figures
+ * and time_per_step attributes. "sparse": 50 steps still running, no
+ * evaluation, no retained share, times only in the step rows. */
+static void write_known_file(const char *path)
+{
+	struct sb_error err = {{0}};
+	char text[] = "name: showcase\n", spec_path[] = "showcase.yaml",
+	     name[] = "showcase";
+	struct sb_spec spec = {.path = spec_path, .text = text, .name = name};
+	struct sb_results *res;
+	struct sb_run_log *log;
+	assert_int_equal(sb_results_open(&res, path, &spec, false, &err), 0);
+
+	char dense_id[] = "dense";
+	struct sb_run_cfg dense = make_run(dense_id);
+	assert_int_equal(sb_results_run_begin(res, &dense, &log, &err), 0);
+	static const double val_loss[] = {3.1, 2.5, 2.25};
+	static const double val_acc[] = {0.1, 0.3, 0.4375};
+	for (int i = 0; i < 200; i++) {
+		if (i % 100 == 0) {
+			struct sb_eval_row ev = {i, val_loss[i / 100],
+						 val_acc[i / 100], 0.5};
+			sb_run_log_eval(log, &ev);
+			assert_int_equal(sb_run_log_flush(log, &err), 0);
+		}
+		/* Retained 0.5 then 1.0, NaN at every tenth step of both
+		 * halves alike: the NaN-skipping mean is 0.75. */
+		struct sb_step_row row = {
+			.step = i + 1, .loss = 3.0 - 0.005 * i,
+			.retained = i % 10 == 0 ? NAN : i < 100 ? 0.5 : 1.0,
+			.t_forward = 1.0, /* time_per_step must win */
+		};
+		sb_run_log_step(log, &row);
+	}
+	struct sb_eval_row ev = {200, val_loss[2], val_acc[2], 0.5};
+	sb_run_log_eval(log, &ev);
+	sb_run_log_attr(log, "test_loss", 2.3, "nats");
+	sb_run_log_attr(log, "test_accuracy", 0.42, "1");
+	sb_run_log_attr(log, "time_per_step", 0.0125, "s");
+	assert_int_equal(sb_run_log_end(log, SB_STATUS_COMPLETED, &err), 0);
+
+	char sparse_id[] = "sparse";
+	struct sb_run_cfg sparse = make_run(sparse_id);
+	assert_int_equal(sb_results_run_begin(res, &sparse, &log, &err), 0);
+	for (int i = 0; i < 50; i++) {
+		struct sb_step_row row = {
+			.step = i + 1, .loss = 2.75, .retained = NAN,
+			.t_forward = 0.01, .t_backward = 0.02,
+			.t_select = 0.001, .t_update = 0.004,
+			.t_metrics = 1.0, /* excluded from the step time */
+		};
+		sb_run_log_step(log, &row);
+	}
+	assert_int_equal(sb_run_log_end(log, SB_STATUS_RUNNING, &err), 0);
+	assert_int_equal(sb_results_close(res, &err), 0);
+}
+
+static char *show_text(const char *path, int *rc, struct sb_error *err)
+{
+	char *text = NULL;
+	size_t size = 0;
+	FILE *out = open_memstream(&text, &size);
+	assert_non_null(out);
+	*rc = sb_show(path, out, err);
+	fclose(out);
+	return text;
+}
+
+/* The whitespace-separated fields of a line. */
+static size_t split(char *line, char **fields, size_t max)
+{
+	size_t n = 0;
+	for (char *tok = strtok(line, " "); tok && n < max;
+	     tok = strtok(NULL, " "))
+		fields[n++] = tok;
+	return n;
+}
+
+static void expect_fields(char *line, const char *const *want, size_t n_want)
+{
+	char *fields[16];
+	size_t n = split(line, fields, 16);
+	assert_int_equal(n, n_want);
+	for (size_t i = 0; i < n; i++)
+		assert_string_equal(fields[i], want[i]);
+}
+
+static void test_rows_hold_the_known_values(void **state)
+{
+	(void)state;
+	struct sb_error err = {{0}};
+	int rc;
+	char *text = show_text(results_path, &rc, &err);
+	if (rc)
+		fail_msg("%s", err.msg);
+
+	char *lines[8];
+	size_t n_lines = 0;
+	for (char *l = strtok(text, "\n"); l && n_lines < 8;
+	     l = strtok(NULL, "\n"))
+		lines[n_lines++] = l;
+	assert_int_equal(n_lines, 4);
+	assert_non_null(strstr(lines[0], "experiment showcase"));
+	assert_non_null(strstr(lines[0], "commit "));
+	assert_non_null(strstr(lines[0], "created 20"));
+	assert_non_null(strstr(lines[0], "2 runs"));
+	/* Aligned: numbers are right-aligned up to the last column, so every
+	 * line of the table has the same length. */
+	assert_int_equal(strlen(lines[1]), strlen(lines[2]));
+	assert_int_equal(strlen(lines[1]), strlen(lines[3]));
+	assert_int_equal(strstr(lines[1], "status") - lines[1],
+			 strstr(lines[2], "completed") - lines[2]);
+
+	static const char *const heading[] = {
+		"run", "status", "steps", "loss", "val_loss", "val_acc",
+		"test_loss", "test_acc", "retained", "s/step"};
+	static const char *const dense[] = {
+		"dense", "completed", "200", "2.0050", "2.2500", "0.4375",
+		"2.3000", "0.4200", "0.7500", "0.0125"};
+	/* 0.01 + 0.02 + 0.001 + 0.004 per step, printed with 3 digits. */
+	static const char *const sparse[] = {
+		"sparse", "running", "50", "2.7500", "-", "-", "-", "-", "-",
+		"0.035"};
+	expect_fields(lines[1], heading, 10);
+	expect_fields(lines[2], dense, 10);
+	expect_fields(lines[3], sparse, 10);
+	free(text);
+}
+
+static void test_unreadable_file_is_named(void **state)
+{
+	(void)state;
+	char *path = sb_asprintf("%s/garbage.h5", tmp_dir);
+	FILE *f = fopen(path, "w");
+	fputs("not a results file\n", f);
+	fclose(f);
+	struct sb_error err = {{0}};
+	int rc;
+	char *text = show_text(path, &rc, &err);
+	assert_int_equal(rc, -1);
+	assert_string_equal(text, "");
+	assert_non_null(strstr(err.msg, path));
+	unlink(path);
+	free(text);
+	free(path);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	if (!mkdtemp(tmp_dir))
+		return -1;
+	results_path = sb_asprintf("%s/show.h5", tmp_dir);
+	write_known_file(results_path);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	unlink(results_path);
+	free(results_path);
+	return rmdir(tmp_dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_rows_hold_the_known_values),
+		cmocka_unit_test(test_unreadable_file_is_named),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
