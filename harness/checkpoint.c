@@ -1,0 +1,397 @@
+/* checkpoint.c - model parameters in HDF5 (checkpoint.h): root attributes
+ * format, format_version, model, config, n_params; one float32 dataset per
+ * tensor, named as it, with a `layer` attribute. llm.c weights: llmc.c. */
+#include "checkpoint.h"
+#include "util.h"
+#include "../models/lib/llmc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <hdf5.h>
+
+#define FORMAT_NAME "sparsebench-checkpoint"
+#define FORMAT_VERSION 1
+#define REGENERATE "regenerate it by running its spec"
+
+/* HDF5 prints a stack of errors on every failed call unless told not to;
+ * failures here become sb_error messages instead. The previous handler is
+ * restored afterwards, as other modules share the library. */
+struct quiet {
+	H5E_auto2_t func;
+	void *data;
+};
+
+static void quiet_begin(struct quiet *q)
+{
+	H5Eget_auto2(H5E_DEFAULT, &q->func, &q->data);
+	H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+}
+
+static void quiet_end(const struct quiet *q)
+{
+	H5Eset_auto2(H5E_DEFAULT, q->func, q->data);
+}
+
+/* ---- attributes ------------------------------------------------------- */
+
+static int write_attr(hid_t loc, const char *name, hid_t type,
+		      const void *value)
+{
+	hid_t space = H5Screate(H5S_SCALAR);
+	hid_t attr = space < 0 ? -1 : H5Acreate2(loc, name, type, space,
+						 H5P_DEFAULT, H5P_DEFAULT);
+	int rc = attr < 0 || H5Awrite(attr, type, value) < 0 ? -1 : 0;
+	if (attr >= 0)
+		H5Aclose(attr);
+	if (space >= 0)
+		H5Sclose(space);
+	return rc;
+}
+
+/* A fixed-length UTF-8 string: it lives inside the attribute message, where
+ * a variable-length one lives in the global heap, which HDF5 1.10 reads
+ * without bounds checks (a damaged heap crashes the reader). */
+static int write_string_attr(hid_t loc, const char *name, const char *value)
+{
+	hid_t type = H5Tcopy(H5T_C_S1);
+	if (type < 0)
+		return -1;
+	H5Tset_size(type, strlen(value) + 1);
+	H5Tset_strpad(type, H5T_STR_NULLTERM);
+	H5Tset_cset(type, H5T_CSET_UTF8);
+	int rc = write_attr(loc, name, type, value);
+	H5Tclose(type);
+	return rc;
+}
+
+/* A scalar string attribute, fixed or variable length, as a fresh string;
+ * NULL when absent or not a string. */
+static char *read_string_attr(hid_t loc, const char *name)
+{
+	if (H5Aexists(loc, name) <= 0)
+		return NULL;
+	hid_t attr = H5Aopen(loc, name, H5P_DEFAULT);
+	if (attr < 0)
+		return NULL;
+	char *out = NULL;
+	hid_t ftype = H5Aget_type(attr);
+	hid_t space = H5Aget_space(attr);
+	if (ftype < 0 || space < 0 || H5Tget_class(ftype) != H5T_STRING ||
+	    H5Sget_simple_extent_npoints(space) != 1)
+		goto done;
+	hid_t mtype = H5Tcopy(H5T_C_S1);
+	/* ASCII and UTF-8 strings do not convert into each other */
+	H5Tset_cset(mtype, H5Tget_cset(ftype));
+	if (H5Tis_variable_str(ftype) > 0) {
+		char *value = NULL;
+		H5Tset_size(mtype, H5T_VARIABLE);
+		if (H5Aread(attr, mtype, &value) >= 0 && value)
+			out = sb_strdup(value);
+		H5free_memory(value);
+	} else {
+		size_t size = H5Tget_size(ftype);
+		char *value = sb_calloc(size + 1, 1);
+		H5Tset_size(mtype, size + 1);
+		H5Tset_strpad(mtype, H5T_STR_NULLTERM);
+		if (H5Aread(attr, mtype, value) >= 0)
+			out = value;
+		else
+			free(value);
+	}
+	H5Tclose(mtype);
+done:
+	if (space >= 0)
+		H5Sclose(space);
+	if (ftype >= 0)
+		H5Tclose(ftype);
+	H5Aclose(attr);
+	return out;
+}
+
+/* A scalar integer attribute; -1 when absent or not an integer. */
+static int read_long_attr(hid_t loc, const char *name, long *out)
+{
+	if (H5Aexists(loc, name) <= 0)
+		return -1;
+	hid_t attr = H5Aopen(loc, name, H5P_DEFAULT);
+	if (attr < 0)
+		return -1;
+	hid_t ftype = H5Aget_type(attr);
+	hid_t space = H5Aget_space(attr);
+	int rc = ftype >= 0 && space >= 0 &&
+			 H5Tget_class(ftype) == H5T_INTEGER &&
+			 H5Sget_simple_extent_npoints(space) == 1 &&
+			 H5Aread(attr, H5T_NATIVE_LONG, out) >= 0 ? 0 : -1;
+	if (space >= 0)
+		H5Sclose(space);
+	if (ftype >= 0)
+		H5Tclose(ftype);
+	H5Aclose(attr);
+	return rc;
+}
+
+/* ---- save ------------------------------------------------------------- */
+
+static int write_tensor(hid_t file, const struct sb_tensor *t,
+			const float *params)
+{
+	hsize_t dims[4];
+	for (int d = 0; d < t->ndim; d++)
+		dims[d] = t->shape[d];
+	hid_t space = H5Screate_simple(t->ndim, dims, NULL);
+	hid_t dset = space < 0 ? -1 : H5Dcreate2(file, t->name,
+						 H5T_IEEE_F32LE, space,
+						 H5P_DEFAULT, H5P_DEFAULT,
+						 H5P_DEFAULT);
+	int32_t layer = t->layer;
+	int rc = dset < 0 ||
+			 H5Dwrite(dset, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL,
+				  H5P_DEFAULT, params + t->offset) < 0 ||
+			 write_attr(dset, "layer", H5T_NATIVE_INT32, &layer)
+		 ? -1 : 0;
+	if (dset >= 0)
+		H5Dclose(dset);
+	if (space >= 0)
+		H5Sclose(space);
+	return rc;
+}
+
+static int write_checkpoint(const char *tmp, const char *path,
+			    const char *model_name, const char *config_yaml,
+			    const struct sb_layout *layout,
+			    const float *params, struct sb_error *err)
+{
+	/* 1.8 object headers store attributes larger than 64 KiB (a long
+	 * config) densely; the earliest format cannot hold them */
+	hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+	H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST);
+	hid_t file = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+	H5Pclose(fapl);
+	if (file < 0)
+		return sb_error(err, "'%s': cannot create its temporary file "
+				"'%s' (is the folder missing or read-only?)",
+				path, tmp);
+	int32_t version = FORMAT_VERSION;
+	uint64_t n_params = layout->n_params;
+	int rc = 0;
+	if (write_string_attr(file, "format", FORMAT_NAME) ||
+	    write_attr(file, "format_version", H5T_NATIVE_INT32, &version) ||
+	    write_string_attr(file, "model", model_name) ||
+	    write_string_attr(file, "config", config_yaml ? config_yaml : "") ||
+	    write_attr(file, "n_params", H5T_NATIVE_UINT64, &n_params))
+		rc = sb_error(err, "'%s': cannot write the checkpoint's "
+			      "attributes", path);
+	for (size_t i = 0; !rc && i < layout->n_tensors; i++) {
+		const struct sb_tensor *t = &layout->tensors[i];
+		if (write_tensor(file, t, params))
+			rc = sb_error(err, "'%s': cannot write tensor '%s'",
+				      path, t->name);
+	}
+	if (H5Fclose(file) < 0 && !rc)
+		rc = sb_error(err, "'%s': cannot close the HDF5 file", path);
+	return rc;
+}
+
+/* Names become HDF5 link names at the root: no '/', not "." or empty. */
+static int check_names(const char *path, const struct sb_layout *layout,
+		       struct sb_error *err)
+{
+	for (size_t i = 0; i < layout->n_tensors; i++) {
+		const char *name = layout->tensors[i].name;
+		if (!*name || !strcmp(name, ".") || strchr(name, '/'))
+			return sb_error(err, "'%s': tensor name '%s' cannot be "
+					"an HDF5 dataset name", path, name);
+		if (layout->tensors[i].ndim < 1 || layout->tensors[i].ndim > 4)
+			return sb_error(err, "'%s': tensor '%s' has %d "
+					"dimensions", path, name,
+					layout->tensors[i].ndim);
+	}
+	return 0;
+}
+
+/* Data reach the disk before the rename makes them visible. */
+static int sync_file(const char *tmp)
+{
+	int fd = open(tmp, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	int rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+int sb_checkpoint_save(const char *path, const char *model_name,
+		       const char *config_yaml, const struct sb_layout *layout,
+		       const float *params, struct sb_error *err)
+{
+	if (check_names(path, layout, err))
+		return -1;
+	/* the temporary file lives beside `path` so the rename stays within
+	 * one file system, and is unique per process */
+	char *tmp = sb_asprintf("%s.%ld.tmp", path, (long)getpid());
+	struct quiet q;
+	quiet_begin(&q);
+	int rc = write_checkpoint(tmp, path, model_name, config_yaml, layout,
+				  params, err);
+	quiet_end(&q);
+	if (!rc && sync_file(tmp))
+		rc = sb_error(err, "'%s': cannot sync: %s", tmp,
+			      strerror(errno));
+	if (!rc && rename(tmp, path))
+		rc = sb_error(err, "'%s': cannot rename '%s' to it: %s", path,
+			      tmp, strerror(errno));
+	if (rc)
+		unlink(tmp);
+	free(tmp);
+	return rc;
+}
+
+/* ---- load ------------------------------------------------------------- */
+
+static bool is_fresh(const char *name, char *const *fresh, size_t n_fresh)
+{
+	for (size_t i = 0; i < n_fresh; i++)
+		if (!fnmatch(fresh[i], name, 0))
+			return true;
+	return false;
+}
+
+static void format_dims(char *buf, size_t cap, int ndim, const hsize_t *dims)
+{
+	size_t used = (size_t)snprintf(buf, cap, "[");
+	for (int d = 0; d < ndim && used < cap; d++)
+		used += (size_t)snprintf(buf + used, cap - used, "%s%llu",
+					 d ? ", " : "",
+					 (unsigned long long)dims[d]);
+	if (used < cap)
+		snprintf(buf + used, cap - used, "]");
+}
+
+static int read_tensor(hid_t file, const char *path, const char *model,
+		       const struct sb_tensor *t, float *params,
+		       struct sb_error *err)
+{
+	if (H5Lexists(file, t->name, H5P_DEFAULT) <= 0)
+		return sb_error(err, "'%s': tensor '%s' missing (the "
+				"checkpoint was written for another model, "
+				"'%s'; list the tensor in 'fresh' to keep its "
+				"initialisation)",
+				path, t->name, model);
+	hid_t dset = H5Dopen2(file, t->name, H5P_DEFAULT);
+	if (dset < 0)
+		return sb_error(err, "'%s': '%s' is not a dataset (the file is "
+				"damaged; " REGENERATE ")", path, t->name);
+	hid_t space = H5Dget_space(dset);
+	hid_t ftype = H5Dget_type(dset);
+	int rank = space < 0 ? -1 : H5Sget_simple_extent_ndims(space);
+	hsize_t dims[H5S_MAX_RANK];
+	int rc = 0;
+	if (rank < 0 || ftype < 0 ||
+	    H5Sget_simple_extent_dims(space, dims, NULL) < 0) {
+		rc = sb_error(err, "'%s': cannot read the shape of tensor '%s' "
+			      "(the file is damaged; " REGENERATE ")", path,
+			      t->name);
+		goto done;
+	}
+	bool same = rank == t->ndim;
+	for (int d = 0; same && d < rank; d++)
+		same = dims[d] == t->shape[d];
+	if (!same) {
+		hsize_t want[4];
+		char in_file[128], in_model[128];
+		for (int d = 0; d < t->ndim; d++)
+			want[d] = t->shape[d];
+		format_dims(in_file, sizeof in_file, rank, dims);
+		format_dims(in_model, sizeof in_model, t->ndim, want);
+		rc = sb_error(err, "'%s': tensor '%s' has shape %s in the "
+			      "checkpoint, %s in the model (the checkpoint was "
+			      "written for another configuration of '%s')",
+			      path, t->name, in_file, in_model, model);
+		goto done;
+	}
+	if (H5Tget_class(ftype) != H5T_FLOAT) {
+		rc = sb_error(err, "'%s': tensor '%s' does not hold floating "
+			      "point numbers", path, t->name);
+		goto done;
+	}
+	if (H5Dread(dset, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT,
+		    params + t->offset) < 0)
+		rc = sb_error(err, "'%s': cannot read tensor '%s' (the file is "
+			      "damaged or truncated; " REGENERATE ")", path,
+			      t->name);
+done:
+	if (ftype >= 0)
+		H5Tclose(ftype);
+	if (space >= 0)
+		H5Sclose(space);
+	H5Dclose(dset);
+	return rc;
+}
+
+static int load_hdf5(const char *path, const struct sb_layout *layout,
+		     float *params, char *const *fresh, size_t n_fresh,
+		     struct sb_error *err)
+{
+	if (H5Fis_hdf5(path) <= 0)
+		return sb_error(err, "'%s': neither an HDF5 checkpoint nor "
+				"llm.c GPT-2 weights (" REGENERATE ")", path);
+	hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+	if (file < 0)
+		return sb_error(err, "'%s': cannot open as HDF5, the file is "
+				"truncated or damaged (" REGENERATE ")", path);
+	char *format = read_string_attr(file, "format");
+	char *model = read_string_attr(file, "model");
+	long version = 0;
+	int rc = 0;
+	if (!format || strcmp(format, FORMAT_NAME))
+		rc = sb_error(err, "'%s': an HDF5 file but not a sparsebench "
+			      "checkpoint (attribute 'format' is %s%s%s, "
+			      "expected '" FORMAT_NAME "')", path,
+			      format ? "'" : "", format ? format : "missing",
+			      format ? "'" : "");
+	else if (read_long_attr(file, "format_version", &version))
+		rc = sb_error(err, "'%s': checkpoint without a "
+			      "'format_version' attribute (" REGENERATE ")",
+			      path);
+	else if (version != FORMAT_VERSION)
+		rc = sb_error(err, "'%s': checkpoint format version %ld, this "
+			      "build reads version %d (" REGENERATE ")", path,
+			      version, FORMAT_VERSION);
+	for (size_t i = 0; !rc && i < layout->n_tensors; i++) {
+		const struct sb_tensor *t = &layout->tensors[i];
+		if (!is_fresh(t->name, fresh, n_fresh))
+			rc = read_tensor(file, path, model ? model : "?", t,
+					 params, err);
+	}
+	free(format);
+	free(model);
+	H5Fclose(file);
+	return rc;
+}
+
+int sb_checkpoint_load(const char *path, const struct sb_layout *layout,
+		       float *params, char *const *fresh, size_t n_fresh,
+		       struct sb_error *err)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return sb_error(err, "'%s': cannot open the checkpoint: %s",
+				path, strerror(errno));
+	int32_t magic = 0;
+	size_t got = fread(&magic, sizeof magic, 1, f);
+	fclose(f);
+	if (got == 1 && magic == SB_LLMC_MODEL_MAGIC)
+		return sb_llmc_model_load(path, layout, params, fresh, n_fresh,
+					  err);
+	struct quiet q;
+	quiet_begin(&q);
+	int rc = load_hdf5(path, layout, params, fresh, n_fresh, err);
+	quiet_end(&q);
+	return rc;
+}
