@@ -4,6 +4,7 @@
 #include "progress.h"
 #include "util.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -60,12 +61,14 @@ void sb_progress_eval(struct sb_progress *p, long step, double loss,
 {
 	if (p->quiet || p->tty)
 		return;
-	char eta[32];
+	char eta[32], train[48] = "";
 	eta_text(p, step, eta, sizeof eta);
+	if (!isnan(loss))
+		snprintf(train, sizeof train, " loss %.4f", loss);
 	fprintf(stderr,
-		"[%zu/%zu] %s: step %ld/%ld loss %.4f val_loss %.4f "
+		"[%zu/%zu] %s: step %ld/%ld%s val_loss %.4f "
 		"val_accuracy %.4f ETA %s\n",
-		p->index + 1, p->total, p->run_id, step, p->steps, loss,
+		p->index + 1, p->total, p->run_id, step, p->steps, train,
 		val_loss, val_accuracy, eta);
 }
 

@@ -11,11 +11,13 @@
 #include <string.h>
 
 enum { COL_ID, COL_STATUS, COL_STEPS, COL_LOSS, COL_VAL_LOSS, COL_VAL_ACC,
-       COL_TEST_LOSS, COL_TEST_ACC, COL_RETAINED, COL_TIME, N_COLS };
+       COL_TEST_LOSS, COL_TEST_ACC, COL_RETAINED, COL_CHURN, COL_LOST,
+       COL_EVER, COL_TIME, COL_MEMORY, N_COLS };
 
 static const char *const headings[N_COLS] = {
 	"run", "status", "steps", "loss", "val_loss", "val_acc",
-	"test_loss", "test_acc", "retained", "s/step",
+	"test_loss", "test_acc", "retained", "churn", "hist_lost",
+	"ever_sel", "s/step", "opt_mem",
 };
 
 /* A root attribute written as a variable-length string, or NULL. */
@@ -51,6 +53,29 @@ static char *number(double v, const char *fmt)
 static double last(const double *v, size_t n)
 {
 	return n ? v[n - 1] : NAN;
+}
+
+static double sum_finite(const double *v, size_t n)
+{
+	double sum = 0;
+	for (size_t i = 0; i < n; i++)
+		if (!isnan(v[i]))
+			sum += v[i];
+	return n ? sum : NAN;
+}
+
+/* Bytes with a binary unit: "6.6MiB". */
+static char *bytes(double v)
+{
+	static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+	if (isnan(v))
+		return sb_strdup("-");
+	int u = 0;
+	while (v >= 1024 && u < 4) {
+		v /= 1024;
+		u++;
+	}
+	return sb_asprintf(u ? "%.1f%s" : "%.0f%s", v, units[u]);
 }
 
 static double mean_finite(const double *v, size_t n)
@@ -106,9 +131,10 @@ static int run_row(const struct sb_results_view *view, size_t run,
 {
 	const struct sb_run_info *info = &view->runs[run];
 	double *steps = NULL, *loss = NULL, *val_loss = NULL, *val_acc = NULL,
-	       *retained = NULL, t_step = NAN;
+	       *retained = NULL, *churn = NULL, *lost = NULL, *ever = NULL,
+	       t_step = NAN;
 	size_t n_steps = 0, n_loss = 0, n_val_loss = 0, n_val_acc = 0,
-	       n_retained = 0;
+	       n_retained = 0, n_churn = 0, n_lost = 0, n_ever = 0;
 	int rc = sb_results_series(view, run, "steps", "step", &steps,
 				   &n_steps, err) ||
 		 sb_results_series(view, run, "steps", "loss", &loss, &n_loss,
@@ -119,6 +145,12 @@ static int run_row(const struct sb_results_view *view, size_t run,
 				   &val_acc, &n_val_acc, err) ||
 		 sb_results_series(view, run, "steps", "retained", &retained,
 				   &n_retained, err) ||
+		 sb_results_series(view, run, "steps", "churn", &churn,
+				   &n_churn, err) ||
+		 sb_results_series(view, run, "steps", "history_lost", &lost,
+				   &n_lost, err) ||
+		 sb_results_series(view, run, "steps", "ever_selected", &ever,
+				   &n_ever, err) ||
 		 step_time(view, run, &t_step, err);
 	if (!rc) {
 		cells[COL_ID] = sb_strdup(info->id);
@@ -134,8 +166,16 @@ static int run_row(const struct sb_results_view *view, size_t run,
 			number(sb_run_info_attr(info, "test_accuracy"), "%.4f");
 		cells[COL_RETAINED] =
 			number(mean_finite(retained, n_retained), "%.4f");
+		cells[COL_CHURN] = number(mean_finite(churn, n_churn), "%.4f");
+		cells[COL_LOST] = number(sum_finite(lost, n_lost), "%.0f");
+		cells[COL_EVER] = number(last(ever, n_ever), "%.0f");
 		cells[COL_TIME] = number(t_step, "%.3g");
+		cells[COL_MEMORY] = bytes(
+			sb_run_info_attr(info, "optimizer_state_bytes"));
 	}
+	free(churn);
+	free(lost);
+	free(ever);
 	free(steps);
 	free(loss);
 	free(val_loss);

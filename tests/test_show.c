@@ -61,6 +61,8 @@ static void write_known_file(const char *path)
 		struct sb_step_row row = {
 			.step = i + 1, .loss = 3.0 - 0.005 * i,
 			.retained = i % 10 == 0 ? NAN : i < 100 ? 0.5 : 1.0,
+			.churn = i % 2 ? 0.75 : 0.25,
+			.history_lost = 3, .ever_selected = i,
 			.t_forward = 1.0, /* time_per_step must win */
 		};
 		sb_run_log_step(log, &row);
@@ -70,6 +72,8 @@ static void write_known_file(const char *path)
 	sb_run_log_attr(log, "test_loss", 2.3, "nats");
 	sb_run_log_attr(log, "test_accuracy", 0.42, "1");
 	sb_run_log_attr(log, "time_per_step", 0.0125, "s");
+	sb_run_log_attr(log, "optimizer_state_bytes", 1.5 * 1024 * 1024,
+			"bytes");
 	assert_int_equal(sb_run_log_end(log, SB_STATUS_COMPLETED, &err), 0);
 
 	char sparse_id[] = "sparse";
@@ -78,6 +82,7 @@ static void write_known_file(const char *path)
 	for (int i = 0; i < 50; i++) {
 		struct sb_step_row row = {
 			.step = i + 1, .loss = 2.75, .retained = NAN,
+			.churn = NAN,
 			.t_forward = 0.01, .t_backward = 0.02,
 			.t_select = 0.001, .t_update = 0.004,
 			.t_metrics = 1.0, /* excluded from the step time */
@@ -146,17 +151,21 @@ static void test_rows_hold_the_known_values(void **state)
 
 	static const char *const heading[] = {
 		"run", "status", "steps", "loss", "val_loss", "val_acc",
-		"test_loss", "test_acc", "retained", "s/step"};
+		"test_loss", "test_acc", "retained", "churn", "hist_lost",
+		"ever_sel", "s/step", "opt_mem"};
+	/* churn: mean of 0.25 and 0.75 over the even and odd steps; history
+	 * lost: 3 per step over 200 steps; ever selected: the last row */
 	static const char *const dense[] = {
 		"dense", "completed", "200", "2.0050", "2.2500", "0.4375",
-		"2.3000", "0.4200", "0.7500", "0.0125"};
+		"2.3000", "0.4200", "0.7500", "0.5000", "600", "199",
+		"0.0125", "1.5MiB"};
 	/* 0.01 + 0.02 + 0.001 + 0.004 per step, printed with 3 digits. */
 	static const char *const sparse[] = {
 		"sparse", "running", "50", "2.7500", "-", "-", "-", "-", "-",
-		"0.035"};
-	expect_fields(lines[1], heading, 10);
-	expect_fields(lines[2], dense, 10);
-	expect_fields(lines[3], sparse, 10);
+		"-", "0", "0", "0.035", "-"};
+	expect_fields(lines[1], heading, 14);
+	expect_fields(lines[2], dense, 14);
+	expect_fields(lines[3], sparse, 14);
 	free(text);
 }
 
