@@ -85,6 +85,7 @@ int sb_results_close(struct sb_results *res, struct sb_error *err);
 
 struct sb_run_info {
 	char *id, *method, *setting, *policy, *optimizer, *status;
+	char *task;  /* "vector_classify", "lm", "seq_classify"; "" if absent */
 	char *config_yaml;
 	double seed;
 	size_t n_attrs;     /* every numeric attribute of the run's group */

@@ -96,6 +96,8 @@ static char **string_field(struct sb_run_info *run, const char *name)
 		return &run->optimizer;
 	if (!strcmp(name, "status"))
 		return &run->status;
+	if (!strcmp(name, "task"))
+		return &run->task;
 	if (!strcmp(name, "config"))
 		return &run->config_yaml;
 	return NULL;
@@ -146,6 +148,7 @@ static void run_info_release(struct sb_run_info *run)
 	free(run->policy);
 	free(run->optimizer);
 	free(run->status);
+	free(run->task);
 	free(run->config_yaml);
 	for (size_t i = 0; i < run->n_attrs; i++)
 		free(run->attr_names[i]);
@@ -180,7 +183,8 @@ static herr_t visit_run(hid_t runs, const char *name, const H5L_info_t *info,
 	H5Gclose(group);
 	/* Absent strings read as "", so callers print without checks. */
 	char **fields[] = {&run->method, &run->setting, &run->policy,
-			   &run->optimizer, &run->status, &run->config_yaml};
+			   &run->optimizer, &run->status, &run->task,
+			   &run->config_yaml};
 	for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
 		if (!*fields[i])
 			*fields[i] = sb_strdup("");

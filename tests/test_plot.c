@@ -1,0 +1,815 @@
+/* test_plot.c - sb_plot on results files written with the real writer:
+ * every figure drawn by the real gnuplot, and each .dat holding exactly the
+ * numbers worked out here from the values written. */
+#define _XOPEN_SOURCE 700 /* nftw */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <ftw.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "plot.h"
+#include "results.h"
+#include "util.h"
+
+/* ---- a known results file ---- */
+
+#define N_STEPS 20
+#define EVAL_EVERY 5
+
+struct fix_run {
+	const char *method, *setting, *policy, *optimizer;
+	uint64_t seed;
+	double density;
+	double a;           /* drives every series of the run, see value() */
+	double val, test;   /* final validation and test accuracy */
+	double state_bytes;
+	enum sb_status status;
+	size_t steps;       /* rows written */
+	bool summary;       /* the run loop's summary attributes written */
+};
+
+static const struct fix_run swept[] = {
+	{"dense+dense_adam", "lr=0.0001", "dense", "dense_adam", 1, 1, 0,
+	 0.80, 0.79, 8e6, SB_STATUS_COMPLETED, N_STEPS, true},
+	{"dense+dense_adam", "lr=0.0001", "dense", "dense_adam", 2, 1, 0,
+	 0.82, 0.83, 8e6, SB_STATUS_COMPLETED, N_STEPS, true},
+	{"topk_first+sparse_adam", "density=0.01 lr=0.001", "topk_first",
+	 "sparse_adam", 1, 0.01, 0.2, 0.60, 0.58, 1.6e5, SB_STATUS_COMPLETED,
+	 N_STEPS, true},
+	{"topk_first+sparse_adam", "density=0.01 lr=0.001", "topk_first",
+	 "sparse_adam", 2, 0.01, 0.25, 0.62, 0.61, 1.6e5, SB_STATUS_COMPLETED,
+	 N_STEPS, true},
+	{"topk_first+sparse_adam", "density=0.01 lr=0.003", "topk_first",
+	 "sparse_adam", 1, 0.01, 0.1, 0.70, 0.69, 1.6e5, SB_STATUS_COMPLETED,
+	 N_STEPS, true},
+	{"topk_first+sparse_adam", "density=0.01 lr=0.003", "topk_first",
+	 "sparse_adam", 2, 0.01, 0.3, 0.72, 0.74, 1.6e5, SB_STATUS_COMPLETED,
+	 N_STEPS, true},
+	{"topk_first+sparse_adam", "density=0.1 lr=0.003", "topk_first",
+	 "sparse_adam", 1, 0.1, 0.05, 0.75, 0.73, 1.6e6, SB_STATUS_COMPLETED,
+	 N_STEPS, true},
+	{"topk_first+sparse_adam", "density=0.1 lr=0.003", "topk_first",
+	 "sparse_adam", 2, 0.1, 0.07, 0.77, 0.78, 1.6e6, SB_STATUS_COMPLETED,
+	 N_STEPS, true},
+	{"topk_batch+sparse_adam", "density=0.01 lr=0.003", "topk_batch",
+	 "sparse_adam", 1, 0.01, 0.4, 0.65, 0.66, 1.6e5, SB_STATUS_COMPLETED,
+	 N_STEPS, true},
+	{"topk_batch+sparse_adam", "density=0.01 lr=0.003", "topk_batch",
+	 "sparse_adam", 2, 0.01, 0.9, NAN, NAN, 9e9, SB_STATUS_DIVERGED, 7,
+	 true},
+};
+#define N_SWEPT (sizeof swept / sizeof swept[0])
+
+/* One completed run and one still running (half its steps, no summary). */
+static const struct fix_run interrupted[] = {
+	{"dense+dense_adam", "", "dense", "dense_adam", 1, 1, 0, 0.80, 0.79,
+	 8e6, SB_STATUS_COMPLETED, N_STEPS, true},
+	{"topk_first+sparse_adam", "", "topk_first", "sparse_adam", 1, 0.01,
+	 0.2, NAN, NAN, NAN, SB_STATUS_RUNNING, 10, false},
+};
+
+/* The series of a run at step t; NaN where the run loop measures nothing
+ * (churn at the first step). */
+static double value(const struct fix_run *r, const char *col, size_t t)
+{
+	double x = (double)(t + 1) / N_STEPS;
+	bool sparse = !strcmp(r->optimizer, "sparse_adam");
+
+	if (!strcmp(col, "retained"))
+		return 1 - r->a * x;
+	if (!strcmp(col, "oracle_retained"))
+		return 1 - r->a * x / 2;
+	if (!strcmp(col, "churn"))
+		return t ? r->a / (double)(t + 1) : NAN;
+	if (!strcmp(col, "history_lost"))
+		return sparse && t ? round(100 * r->a) : 0;
+	if (!strcmp(col, "t_forward"))
+		return 0.001 * (1 + r->a);
+	if (!strcmp(col, "t_backward"))
+		return 0.002 * (1 + r->a);
+	if (!strcmp(col, "t_select"))
+		return 0.0005 * r->a;
+	if (!strcmp(col, "t_update"))
+		return 0.0003;
+	if (!strcmp(col, "val_accuracy"))
+		return (isnan(r->val) ? 0.5 : r->val) * x;
+	fail_msg("no value for '%s'", col);
+	return NAN;
+}
+
+static void write_file(const char *path, const struct fix_run *runs,
+		       size_t n)
+{
+	struct sb_spec spec = {
+		.path = (char *)"plot_fixture.yaml",
+		.text = (char *)"name: plot_fixture\n",
+		.name = (char *)"plot_fixture",
+	};
+	struct sb_results *res;
+	struct sb_error err;
+
+	assert_int_equal(sb_results_open(&res, path, &spec, false, &err), 0);
+	for (size_t i = 0; i < n; i++) {
+		const struct fix_run *r = &runs[i];
+		struct sb_policy pol = {.name = r->policy};
+		struct sb_optimizer opt = {.name = r->optimizer};
+		char *id = sb_asprintf("%s,%s,seed=%u", r->method, r->setting,
+				       (unsigned)r->seed);
+		struct sb_run_cfg cfg = {
+			.id = id, .method = (char *)r->method,
+			.setting = (char *)r->setting, .policy = &pol,
+			.optimizer = &opt, .seed = r->seed,
+			.config_yaml = (char *)"dataset: {name: synthetic}\n",
+		};
+		struct sb_run_log *log;
+		assert_int_equal(sb_results_run_begin(res, &cfg, &log, &err), 0);
+		for (size_t t = 0; t < r->steps; t++) {
+			struct sb_step_row row = {
+				.step = (double)t, .loss = 1, .grad_norm = 1,
+				.lr = 0.001, .n_selected = 10,
+				.retained = value(r, "retained", t),
+				.oracle_retained =
+					value(r, "oracle_retained", t),
+				.churn = value(r, "churn", t),
+				.history_lost = value(r, "history_lost", t),
+				.ever_selected = 10,
+				.t_forward = value(r, "t_forward", t),
+				.t_backward = value(r, "t_backward", t),
+				.t_select = value(r, "t_select", t),
+				.t_update = value(r, "t_update", t),
+				.t_metrics = 0.5,
+			};
+			sb_run_log_step(log, &row);
+			if ((t + 1) % EVAL_EVERY == 0) {
+				struct sb_eval_row ev = {
+					.step = (double)t, .val_loss = 1,
+					.val_accuracy =
+						value(r, "val_accuracy", t),
+					.t_eval = 0.01,
+				};
+				sb_run_log_eval(log, &ev);
+				assert_int_equal(sb_run_log_flush(log, &err), 0);
+			}
+		}
+		if (r->summary) {
+			sb_run_log_attr_str(log, "task", "vector_classify");
+			sb_run_log_attr(log, "density", r->density, "1");
+			sb_run_log_attr(log, "optimizer_state_bytes",
+					r->state_bytes, "bytes");
+			sb_run_log_attr(log, "final_val_accuracy", r->val, "1");
+			sb_run_log_attr(log, "test_accuracy", r->test, "1");
+		}
+		assert_int_equal(sb_run_log_end(log, r->status, &err), 0);
+		free(id);
+	}
+	assert_int_equal(sb_results_close(res, &err), 0);
+}
+
+/* ---- a temporary directory per test ---- */
+
+struct fixture {
+	char dir[64];
+	char *h5;  /* DIR/plot_fixture.h5 */
+	char *out; /* DIR/figs */
+};
+
+static int setup_with(void **state, const struct fix_run *runs, size_t n)
+{
+	struct fixture *fx = sb_calloc(1, sizeof *fx);
+	snprintf(fx->dir, sizeof fx->dir, "/tmp/sb_plot_XXXXXX");
+	assert_non_null(mkdtemp(fx->dir));
+	fx->h5 = sb_asprintf("%s/plot_fixture.h5", fx->dir);
+	fx->out = sb_asprintf("%s/figs", fx->dir);
+	write_file(fx->h5, runs, n);
+	*state = fx;
+	return 0;
+}
+
+static int setup_swept(void **state)
+{
+	return setup_with(state, swept, N_SWEPT);
+}
+
+static int setup_interrupted(void **state)
+{
+	return setup_with(state, interrupted, 2);
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag,
+			struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static int teardown(void **state)
+{
+	struct fixture *fx = *state;
+	nftw(fx->dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+	free(fx->h5);
+	free(fx->out);
+	free(fx);
+	return 0;
+}
+
+/* ---- reading what was written ---- */
+
+static char *slurp(const char *path, size_t *n)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return NULL;
+	char *buf = NULL;
+	size_t len = 0, got;
+	char chunk[4096];
+	while ((got = fread(chunk, 1, sizeof chunk, f)) > 0) {
+		buf = sb_realloc(buf, len + got + 1);
+		memcpy(buf + len, chunk, got);
+		len += got;
+	}
+	fclose(f);
+	buf = sb_realloc(buf, len + 1);
+	buf[len] = '\0';
+	if (n)
+		*n = len;
+	return buf;
+}
+
+static char *out_file(const struct fixture *fx, const char *name,
+		      const char *ext)
+{
+	return sb_asprintf("%s/%s.%s", fx->out, name, ext);
+}
+
+static void assert_image(const struct fixture *fx, const char *name,
+			 const char *ext)
+{
+	char *path = out_file(fx, name, ext);
+	size_t n = 0;
+	char *bytes = slurp(path, &n);
+	if (!bytes)
+		fail_msg("'%s' was not written", path);
+	if (n <= 1024)
+		fail_msg("'%s' holds only %zu bytes", path, n);
+	if (!strcmp(ext, "png"))
+		assert_memory_equal(bytes, "\x89PNG\r\n\x1a\n", 8);
+	else if (!strcmp(ext, "pdf"))
+		assert_memory_equal(bytes, "%PDF-", 5);
+	else
+		assert_true(!strncmp(bytes, "<?xml", 5) ||
+			    !strncmp(bytes, "<svg", 4));
+	free(bytes);
+	free(path);
+}
+
+static bool exists(const char *path)
+{
+	struct stat st;
+	return !stat(path, &st);
+}
+
+/* A .dat file: blocks of rows of whitespace-separated tokens ("..." is one
+ * token), blocks separated by two blank lines, comments skipped. */
+#define MAX_ROWS 256
+#define MAX_TOKS 12
+struct dat {
+	char *columns; /* the comment line naming the columns */
+	size_t n_rows, n_blocks;
+	size_t block[MAX_ROWS], n_toks[MAX_ROWS];
+	char tok[MAX_ROWS][MAX_TOKS][64];
+};
+
+static struct dat *read_dat(const struct fixture *fx, const char *name)
+{
+	char *path = out_file(fx, name, "dat");
+	char *text = slurp(path, NULL);
+	if (!text)
+		fail_msg("'%s' was not written", path);
+	struct dat *d = sb_calloc(1, sizeof *d);
+	size_t blanks = 0, comments = 0;
+	for (char *p = text; *p;) {
+		char *end = strchr(p, '\n');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		char line[1024];
+		assert_true(len < sizeof line);
+		memcpy(line, p, len);
+		line[len] = '\0';
+		p += len + (end != NULL);
+		if (!len) {
+			blanks++;
+			continue;
+		}
+		if (line[0] == '#') {
+			if (++comments == 2)
+				d->columns = sb_strdup(line);
+			continue;
+		}
+		if (blanks >= 2 && d->n_rows)
+			d->n_blocks++;
+		blanks = 0;
+		assert_true(d->n_rows < MAX_ROWS);
+		size_t r = d->n_rows++;
+		d->block[r] = d->n_blocks;
+		for (char *q = line; *q;) {
+			while (*q == ' ')
+				q++;
+			if (!*q)
+				break;
+			size_t n = *q == '"' ? strcspn(q + 1, "\"") + 2
+					     : strcspn(q, " ");
+			assert_true(d->n_toks[r] < MAX_TOKS && n < 64);
+			memcpy(d->tok[r][d->n_toks[r]], q, n);
+			d->tok[r][d->n_toks[r]++][n] = '\0';
+			q += n;
+		}
+	}
+	d->n_blocks += d->n_rows > 0;
+	free(text);
+	free(path);
+	return d;
+}
+
+static void free_dat(struct dat *d)
+{
+	free(d->columns);
+	free(d);
+}
+
+static double num(const struct dat *d, size_t row, size_t col)
+{
+	assert_true(row < d->n_rows && col < d->n_toks[row]);
+	return strtod(d->tok[row][col], NULL);
+}
+
+/* The first row of a block. */
+static size_t block_start(const struct dat *d, size_t block)
+{
+	for (size_t r = 0; r < d->n_rows; r++)
+		if (d->block[r] == block)
+			return r;
+	fail_msg("no block %zu", block);
+	return 0;
+}
+
+/* Numbers are printed with 10 significant digits (%.10g): equal to a
+ * relative 1e-9; the absolute 1e-12 covers values computed as 1 - (1 - x),
+ * exact to a few ulps of 1. */
+static void assert_near(double got, double want)
+{
+	if (isnan(want) && isnan(got))
+		return;
+	if (!(fabs(got - want) <= 1e-9 * fabs(want) + 1e-12))
+		fail_msg("got %.12g, want %.12g", got, want);
+}
+
+static int plot(const struct fixture *fx, const char *formats,
+		const char *const *only, size_t n_only,
+		struct sb_plot_summary *sum, struct sb_error *err)
+{
+	return sb_plot_draw(fx->h5, fx->out, formats, only, n_only, sum, err);
+}
+
+static const struct sb_plot_figure *figure(const struct sb_plot_summary *s,
+					   const char *name)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (!strcmp(s->figures[i].name, name))
+			return &s->figures[i];
+	fail_msg("figure '%s' not in the summary", name);
+	return NULL;
+}
+
+/* ---- tests ---- */
+
+static void test_draws_every_figure_as_pdf_and_png(void **state)
+{
+	struct fixture *fx = *state;
+	struct sb_plot_summary sum;
+	struct sb_error err = {""};
+	static const char *const names[] = {"grad_info", "churn", "history",
+					    "val_curve", "density", "time",
+					    "memory"};
+
+	int rc = plot(fx, NULL, NULL, 0, &sum, &err);
+	if (rc)
+		fail_msg("%s", err.msg);
+	assert_string_equal(sum.dir, fx->out);
+	assert_int_equal(sum.n, 7);
+	for (size_t i = 0; i < 7; i++) {
+		const struct sb_plot_figure *f = figure(&sum, names[i]);
+		assert_true(f->written && f->drawn);
+		assert_image(fx, names[i], "pdf");
+		assert_image(fx, names[i], "png");
+		char *svg = out_file(fx, names[i], "svg");
+		assert_false(exists(svg));
+		free(svg);
+		char *gp = out_file(fx, names[i], "gp");
+		char *script = slurp(gp, NULL);
+		assert_non_null(script);
+		/* The script reads its data by a relative path. */
+		char *ref = sb_asprintf("'%s.dat'", names[i]);
+		assert_non_null(strstr(script, ref));
+		assert_null(strstr(script, fx->dir));
+		free(ref);
+		free(script);
+		free(gp);
+	}
+	sb_plot_summary_release(&sum);
+}
+
+/* grad_info: each method's best setting on validation, 1 - retained as
+ * mean, min and max over its usable seeds, the oracle beside it. */
+static void test_grad_info_dat_holds_the_best_settings(void **state)
+{
+	struct fixture *fx = *state;
+	struct sb_error err = {""};
+	const char *only[] = {"grad_info"};
+
+	if (plot(fx, "png", only, 1, NULL, &err))
+		fail_msg("%s", err.msg);
+	struct dat *d = read_dat(fx, "grad_info");
+	assert_string_equal(d->columns, "# step lost_mean lost_min lost_max "
+			    "oracle_lost_mean oracle_lost_min oracle_lost_max "
+			    "n_runs");
+	/* Lost information spans 0.0025 .. 0.4: a log axis, on which the
+	 * dense method (nothing lost) has no point and is left out. */
+	char *gp = out_file(fx, "grad_info", "gp");
+	char *script = slurp(gp, NULL);
+	assert_non_null(strstr(script, "set logscale y"));
+	free(script);
+	free(gp);
+	assert_int_equal(d->n_blocks, 2);
+	assert_int_equal(d->n_rows, 2 * N_STEPS);
+
+	/* topk_first: density=0.1 lr=0.003 has the best mean val (0.76);
+	 * topk_batch: only its completed seed (the other diverged). */
+	const struct fix_run *first[] = {&swept[6], &swept[7]};
+	const struct fix_run *batch = &swept[8];
+	for (size_t t = 0; t < N_STEPS; t++) {
+		size_t r = block_start(d, 0) + t;
+		assert_int_equal(d->n_toks[r], 8);
+		assert_near(num(d, r, 0), (double)t);
+		double l0 = 1 - value(first[0], "retained", t);
+		double l1 = 1 - value(first[1], "retained", t);
+		double o0 = 1 - value(first[0], "oracle_retained", t);
+		double o1 = 1 - value(first[1], "oracle_retained", t);
+		assert_near(num(d, r, 1), (l0 + l1) / 2);
+		assert_near(num(d, r, 2), fmin(l0, l1));
+		assert_near(num(d, r, 3), fmax(l0, l1));
+		assert_near(num(d, r, 4), (o0 + o1) / 2);
+		assert_near(num(d, r, 5), fmin(o0, o1));
+		assert_near(num(d, r, 6), fmax(o0, o1));
+		assert_near(num(d, r, 7), 2);
+
+		r = block_start(d, 1) + t;
+		double lb = 1 - value(batch, "retained", t);
+		assert_near(num(d, r, 1), lb);
+		assert_near(num(d, r, 2), lb);
+		assert_near(num(d, r, 3), lb);
+		assert_near(num(d, r, 4), 1 - value(batch, "oracle_retained",
+						     t));
+		assert_near(num(d, r, 7), 1);
+	}
+	free_dat(d);
+}
+
+static void test_churn_history_and_val_curve_dat(void **state)
+{
+	struct fixture *fx = *state;
+	struct sb_error err = {""};
+	const char *only[] = {"churn", "history", "val_curve"};
+
+	if (plot(fx, "png", only, 3, NULL, &err))
+		fail_msg("%s", err.msg);
+
+	/* churn: no value at step 0; linear axis, so all three methods. */
+	struct dat *d = read_dat(fx, "churn");
+	assert_string_equal(d->columns,
+			    "# step churn_mean churn_min churn_max n_runs");
+	assert_int_equal(d->n_blocks, 3);
+	assert_int_equal(d->n_rows, 3 * (N_STEPS - 1));
+	size_t r = block_start(d, 1);
+	assert_near(num(d, r, 0), 1);
+	assert_near(num(d, r, 1), (value(&swept[6], "churn", 1) +
+				   value(&swept[7], "churn", 1)) / 2);
+	assert_near(num(d, block_start(d, 0), 1), 0);
+	free_dat(d);
+
+	/* history: the running sum per run, then the mean over seeds. */
+	d = read_dat(fx, "history");
+	assert_int_equal(d->n_blocks, 2); /* log axis: dense lost nothing */
+	for (size_t t = 0; t < N_STEPS; t++) {
+		double s6 = 0, s7 = 0, s8 = 0;
+		for (size_t u = 0; u <= t; u++) {
+			s6 += value(&swept[6], "history_lost", u);
+			s7 += value(&swept[7], "history_lost", u);
+			s8 += value(&swept[8], "history_lost", u);
+		}
+		assert_near(num(d, block_start(d, 0) + t, 1), (s6 + s7) / 2);
+		assert_near(num(d, block_start(d, 1) + t, 1), s8);
+	}
+	free_dat(d);
+
+	/* val_curve: the evaluations at steps 4, 9, 14, 19. */
+	d = read_dat(fx, "val_curve");
+	assert_string_equal(d->columns, "# step val_accuracy_mean "
+			    "val_accuracy_min val_accuracy_max n_runs");
+	assert_int_equal(d->n_blocks, 3);
+	assert_int_equal(d->n_rows, 3 * N_STEPS / EVAL_EVERY);
+	for (size_t e = 0; e < N_STEPS / EVAL_EVERY; e++) {
+		size_t t = (e + 1) * EVAL_EVERY - 1;
+		r = block_start(d, 0) + e;
+		assert_near(num(d, r, 0), (double)t);
+		assert_near(num(d, r, 1), (value(&swept[0], "val_accuracy", t) +
+					   value(&swept[1], "val_accuracy", t)) /
+						  2);
+		assert_near(num(d, r, 2), value(&swept[0], "val_accuracy", t));
+		assert_near(num(d, r, 3), value(&swept[1], "val_accuracy", t));
+	}
+	free_dat(d);
+}
+
+/* density: at each density each method's best setting, test accuracy as
+ * mean and sample std over the usable seeds. */
+static void test_density_dat(void **state)
+{
+	struct fixture *fx = *state;
+	struct sb_error err = {""};
+	const char *only[] = {"density"};
+
+	if (plot(fx, "pdf", only, 1, NULL, &err))
+		fail_msg("%s", err.msg);
+	struct dat *d = read_dat(fx, "density");
+	assert_string_equal(d->columns, "# density test_accuracy_mean "
+			    "test_accuracy_std n_runs setting");
+	assert_int_equal(d->n_blocks, 3);
+	assert_int_equal(d->n_rows, 4);
+	static const struct {
+		size_t block;
+		double density;
+		size_t a, b; /* the runs of the chosen setting */
+		const char *setting;
+	} want[] = {
+		{0, 1, 0, 1, "\"lr=0.0001\""},
+		{1, 0.01, 4, 5, "\"density=0.01 lr=0.003\""},
+		{1, 0.1, 6, 7, "\"density=0.1 lr=0.003\""},
+		{2, 0.01, 8, 8, "\"density=0.01 lr=0.003\""},
+	};
+	for (size_t i = 0; i < 4; i++) {
+		assert_int_equal(d->block[i], want[i].block);
+		double x = swept[want[i].a].test, y = swept[want[i].b].test;
+		size_t n = want[i].a == want[i].b ? 1 : 2;
+		/* sample std of two values: |x - y| / sqrt(2) */
+		double std = n == 2 ? fabs(x - y) / sqrt(2) : 0;
+		assert_near(num(d, i, 0), want[i].density);
+		assert_near(num(d, i, 1), n == 2 ? (x + y) / 2 : x);
+		assert_near(num(d, i, 2), std);
+		assert_near(num(d, i, 3), (double)n);
+		assert_string_equal(d->tok[i][4], want[i].setting);
+	}
+	free_dat(d);
+}
+
+static void test_time_and_memory_dat(void **state)
+{
+	struct fixture *fx = *state;
+	struct sb_error err = {""};
+	const char *only[] = {"time", "memory"};
+
+	if (plot(fx, "png", only, 2, NULL, &err))
+		fail_msg("%s", err.msg);
+
+	/* time: one bar per method x setting, in file order. */
+	struct dat *d = read_dat(fx, "time");
+	assert_int_equal(d->n_rows, 5);
+	static const size_t first_run[] = {0, 2, 4, 6, 8};
+	for (size_t b = 0; b < 5; b++) {
+		const struct fix_run *x = &swept[first_run[b]];
+		const struct fix_run *y = b < 4 ? x + 1 : x; /* 9 diverged */
+		static const char *const ph[] = {"t_forward", "t_backward",
+						 "t_select", "t_update"};
+		double total = 0;
+		assert_int_equal(d->n_toks[b], 10);
+		assert_near(num(d, b, 0), (double)b);
+		for (size_t p = 0; p < 4; p++) {
+			double ms = (value(x, ph[p], 0) + value(y, ph[p], 0)) /
+				    2 * 1000;
+			assert_near(num(d, b, 1 + p), ms);
+			total += ms;
+		}
+		assert_near(num(d, b, 5), total);
+		assert_near(num(d, b, 6), b < 4 ? 2 : 1);
+	}
+	free_dat(d);
+
+	/* memory: policies in palette order, topk_first split by density,
+	 * in MiB (the largest is 8e6 bytes); the diverged run's 9e9 left out. */
+	d = read_dat(fx, "memory");
+	assert_string_equal(d->columns, "# x bytes MiB n_runs rgb policy "
+			    "optimizer density size");
+	assert_int_equal(d->n_rows, 4);
+	assert_int_equal(d->n_blocks, 2);
+	static const struct {
+		const char *policy;
+		double bytes, density;
+		size_t n;
+	} want[] = {
+		{"dense", 8e6, NAN, 2},
+		{"topk_batch", 1.6e5, NAN, 1},
+		{"topk_first", 1.6e5, 0.01, 4},
+		{"topk_first", 1.6e6, 0.1, 2},
+	};
+	for (size_t b = 0; b < 4; b++) {
+		assert_string_equal(d->tok[b][5], want[b].policy);
+		assert_near(num(d, b, 1), want[b].bytes);
+		assert_near(num(d, b, 2), want[b].bytes / 1048576);
+		assert_near(num(d, b, 3), (double)want[b].n);
+		assert_near(num(d, b, 7), want[b].density);
+	}
+	assert_string_equal(d->tok[0][8], "\"7.63 MiB\"");
+	assert_string_equal(d->tok[1][8], "\"156 KiB\"");
+	free_dat(d);
+}
+
+static void test_svg_on_request_draws_only_the_named(void **state)
+{
+	struct fixture *fx = *state;
+	struct sb_error err = {""};
+	struct sb_plot_summary sum;
+	const char *only[] = {"churn"};
+
+	if (plot(fx, "svg", only, 1, &sum, &err))
+		fail_msg("%s", err.msg);
+	assert_int_equal(sum.n, 1);
+	assert_true(sum.figures[0].drawn);
+	assert_image(fx, "churn", "svg");
+	char *png = out_file(fx, "churn", "png");
+	char *other = out_file(fx, "grad_info", "dat");
+	assert_false(exists(png));
+	assert_false(exists(other));
+	free(png);
+	free(other);
+	sb_plot_summary_release(&sum);
+}
+
+/* A run still `running` (no summary attributes, half its steps) plots
+ * what it holds; with one density the density figure does not apply. */
+static void test_running_run_plots_what_it_holds(void **state)
+{
+	struct fixture *fx = *state;
+	struct sb_error err = {""};
+	struct sb_plot_summary sum;
+
+	if (plot(fx, NULL, NULL, 0, &sum, &err))
+		fail_msg("%s", err.msg);
+	const struct sb_plot_figure *dens = figure(&sum, "density");
+	assert_false(dens->written);
+	assert_non_null(dens->why);
+	assert_true(figure(&sum, "grad_info")->drawn);
+	assert_true(figure(&sum, "val_curve")->drawn);
+	assert_true(figure(&sum, "memory")->drawn);
+	assert_image(fx, "grad_info", "pdf");
+
+	struct dat *d = read_dat(fx, "grad_info");
+	/* dense loses nothing: a linear axis with both methods. */
+	assert_int_equal(d->n_blocks, 2);
+	size_t r = block_start(d, 1);
+	assert_int_equal(d->n_rows - r, 10);
+	assert_near(num(d, r + 9, 1),
+		    1 - value(&interrupted[1], "retained", 9));
+	free_dat(d);
+
+	d = read_dat(fx, "val_curve");
+	assert_int_equal(d->n_rows, 4 + 2);
+	free_dat(d);
+
+	/* Only the completed run recorded its optimizer state. */
+	d = read_dat(fx, "memory");
+	assert_int_equal(d->n_rows, 1);
+	assert_string_equal(d->tok[0][5], "dense");
+	free_dat(d);
+	sb_plot_summary_release(&sum);
+}
+
+static void test_gnuplot_missing_writes_data_and_scripts(void **state)
+{
+	struct fixture *fx = *state;
+	struct sb_error err = {""};
+	char *saved = sb_strdup(getenv("PATH"));
+	char *empty = sb_asprintf("%s/empty", fx->dir);
+
+	assert_int_equal(mkdir(empty, 0700), 0);
+	setenv("PATH", empty, 1);
+	int rc = sb_plot(fx->h5, fx->out, NULL, NULL, 0, &err);
+	setenv("PATH", saved, 1);
+	assert_int_equal(rc, -1);
+	assert_string_equal(err.msg, "gnuplot not found; install it with: "
+			    "apt-get install gnuplot-nox");
+	static const char *const names[] = {"grad_info", "churn", "history",
+					    "val_curve", "density", "time",
+					    "memory"};
+	for (size_t i = 0; i < 7; i++) {
+		char *dat = out_file(fx, names[i], "dat");
+		char *gp = out_file(fx, names[i], "gp");
+		char *pdf = out_file(fx, names[i], "pdf");
+		assert_true(exists(dat));
+		assert_true(exists(gp));
+		assert_false(exists(pdf));
+		free(dat);
+		free(gp);
+		free(pdf);
+	}
+	free(saved);
+	free(empty);
+}
+
+/* The scripts redraw from their own directory: `cd DIR && gnuplot x.gp`. */
+static void test_script_redraws_from_its_directory(void **state)
+{
+	struct fixture *fx = *state;
+	struct sb_error err = {""};
+	const char *only[] = {"memory"};
+
+	if (plot(fx, "png", only, 1, NULL, &err))
+		fail_msg("%s", err.msg);
+	char *png = out_file(fx, "memory", "png");
+	assert_int_equal(remove(png), 0);
+	char *cmd = sb_asprintf("cd '%s' && gnuplot memory.gp 2>/dev/null",
+				fx->out);
+	assert_int_equal(system(cmd), 0);
+	assert_image(fx, "memory", "png");
+	free(cmd);
+	free(png);
+}
+
+static void test_default_dir_and_bad_arguments(void **state)
+{
+	struct fixture *fx = *state;
+	struct sb_error err = {""};
+	const char *only[] = {"time"};
+	const char *bad[] = {"gradinfo"};
+
+	if (sb_plot(fx->h5, NULL, "png", only, 1, &err))
+		fail_msg("%s", err.msg);
+	char *png = sb_asprintf("%s/plot_fixture/time.png", fx->dir);
+	assert_true(exists(png));
+	free(png);
+
+	assert_int_equal(sb_plot(fx->h5, NULL, "png,jpg", NULL, 0, &err), -1);
+	assert_string_equal(err.msg, "unknown figure format 'jpg' (known: "
+			    "pdf, png, svg)");
+	assert_int_equal(sb_plot(fx->h5, NULL, NULL, bad, 1, &err), -1);
+	assert_string_equal(err.msg, "unknown figure 'gradinfo' (known: "
+			    "grad_info, churn, history, val_curve, density, "
+			    "time, memory)");
+	char *missing = sb_asprintf("%s/none.h5", fx->dir);
+	assert_int_equal(sb_plot(missing, NULL, NULL, NULL, 0, &err), -1);
+	assert_non_null(strstr(err.msg, "none.h5"));
+	free(missing);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(
+			test_draws_every_figure_as_pdf_and_png, setup_swept,
+			teardown),
+		cmocka_unit_test_setup_teardown(
+			test_grad_info_dat_holds_the_best_settings, setup_swept,
+			teardown),
+		cmocka_unit_test_setup_teardown(
+			test_churn_history_and_val_curve_dat, setup_swept,
+			teardown),
+		cmocka_unit_test_setup_teardown(test_density_dat, setup_swept,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_time_and_memory_dat,
+						setup_swept, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_svg_on_request_draws_only_the_named, setup_swept,
+			teardown),
+		cmocka_unit_test_setup_teardown(
+			test_running_run_plots_what_it_holds, setup_interrupted,
+			teardown),
+		cmocka_unit_test_setup_teardown(
+			test_gnuplot_missing_writes_data_and_scripts,
+			setup_swept, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_script_redraws_from_its_directory, setup_swept,
+			teardown),
+		cmocka_unit_test_setup_teardown(
+			test_default_dir_and_bad_arguments, setup_swept,
+			teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
