@@ -98,6 +98,25 @@ static int fail(const struct sb_error *err, int code)
 	return code;
 }
 
+/* Draws figures and says on stderr which were drawn, or why not. */
+static int draw(const char *path, const char *out, const char *formats,
+		const char *const *only, size_t n_only)
+{
+	struct sb_error err = {{0}};
+	struct sb_plot_summary sum = {0};
+	int rc = sb_plot_draw(path, out, formats, only, n_only, &sum, &err);
+	for (size_t i = 0; i < sum.n; i++) {
+		const struct sb_plot_figure *f = &sum.figures[i];
+		if (f->drawn)
+			fprintf(stderr, "figure %s/%s\n", sum.dir, f->name);
+		else if (!f->written && f->why)
+			fprintf(stderr, "figure %s skipped: %s\n", f->name,
+				f->why);
+	}
+	sb_plot_summary_release(&sum);
+	return rc ? fail(&err, EXIT_BAD_INPUT) : EXIT_OK;
+}
+
 /* ---- run, validate ---- */
 
 static int cmd_run(int argc, char **argv)
@@ -134,9 +153,14 @@ static int cmd_run(int argc, char **argv)
 	struct sb_progress prog;
 	sb_progress_init(&prog, quiet);
 	int rc = sb_experiment_run(&spec, &opts, &prog, &err);
+	bool plots_failed = false;
 	if (rc >= 0) {
 		char *out = opts.out ? sb_strdup(opts.out)
 				     : sb_experiment_default_out(&spec);
+		if (spec.n_plots)
+			plots_failed = draw(out, NULL, NULL,
+					    (const char *const *)spec.plots,
+					    spec.n_plots) != EXIT_OK;
 		fflush(stderr);
 		if (sb_show(out, stdout, &err))
 			rc = -1;
@@ -145,7 +169,7 @@ static int cmd_run(int argc, char **argv)
 	sb_spec_release(&spec);
 	if (rc < 0)
 		return fail(&err, EXIT_BAD_INPUT);
-	return rc ? EXIT_RUN_FAILED : EXIT_OK;
+	return rc || plots_failed ? EXIT_RUN_FAILED : EXIT_OK;
 }
 
 static int cmd_validate(int argc, char **argv)
@@ -290,12 +314,8 @@ static int cmd_plot(int argc, char **argv)
 	}
 	if (rc == EXIT_OK && !path)
 		rc = bad_usage(usage_plot, "%s", "missing RESULTS.h5");
-	if (rc == EXIT_OK) {
-		struct sb_error err = {{0}};
-		if (sb_plot(path, out, formats, n_only ? only : NULL, n_only,
-			    &err))
-			rc = fail(&err, EXIT_BAD_INPUT);
-	}
+	if (rc == EXIT_OK)
+		rc = draw(path, out, formats, n_only ? only : NULL, n_only);
 	free(only);
 	return rc;
 }
