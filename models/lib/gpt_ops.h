@@ -1,0 +1,96 @@
+/* gpt_ops.h - the layer kernels of GPT-2 (Radford et al., 2019), as
+ * forward/backward pairs in the manner of llm.c's train_gpt2.c, with naive
+ * references for the tests. Tensors are row-major float; N = B*T rows.
+ *
+ * Conventions: outputs first, then inputs and weights, then dims. Every
+ * backward ADDS into its outputs (activation and parameter gradients alike),
+ * so the caller zeroes them first; an output may be NULL where said. Arrays
+ * declared restrict must not overlap. Every matrix product goes through
+ * cblas_sgemm. */
+#ifndef SB_GPT_OPS_H
+#define SB_GPT_OPS_H
+
+#include "sb.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* out [B,T,C] = wte[tokens[b,t]] + wpe[t]; tokens [B,T] in [0, V) */
+void sb_gpt_encoder_forward(float *out, const int32_t *tokens,
+			    const float *wte, const float *wpe,
+			    size_t B, size_t T, size_t C);
+/* dwte [V,C], dwpe [T,C] += from dout [B,T,C] */
+void sb_gpt_encoder_backward(float *dwte, float *dwpe, const float *dout,
+			     const int32_t *tokens, size_t B, size_t T,
+			     size_t C);
+
+/* out [N,C] = (inp - mean) * rstd * weight + bias per row, eps 1e-5;
+ * mean [N] and rstd [N] are kept for backward */
+void sb_gpt_layernorm_forward(float *restrict out, float *restrict mean,
+			      float *restrict rstd, const float *restrict inp,
+			      const float *restrict weight,
+			      const float *restrict bias, size_t N, size_t C);
+/* dinp [N,C], dweight [C], dbias [C] += from dout [N,C] */
+void sb_gpt_layernorm_backward(float *restrict dinp, float *restrict dweight,
+			       float *restrict dbias,
+			       const float *restrict dout,
+			       const float *restrict inp,
+			       const float *restrict weight,
+			       const float *restrict mean,
+			       const float *restrict rstd, size_t N, size_t C);
+
+/* out [N,OC] = inp [N,C] weight^T + bias; weight [OC,C], bias [OC] or NULL */
+void sb_gpt_matmul_forward(float *out, const float *inp, const float *weight,
+			   const float *bias, size_t N, size_t C, size_t OC);
+/* dinp [N,C] (or NULL), dweight [OC,C], dbias [OC] (or NULL) += from
+ * dout [N,OC] */
+void sb_gpt_matmul_backward(float *dinp, float *dweight, float *dbias,
+			    const float *dout, const float *inp,
+			    const float *weight, size_t N, size_t C, size_t OC);
+/* The same product as three plain loops, in double: the tests' reference. */
+void sb_gpt_matmul_forward_naive(float *out, const float *inp,
+				 const float *weight, const float *bias,
+				 size_t N, size_t C, size_t OC);
+
+/* Causal multi-head self-attention. qkv [B,T,3C] holds q, k, v side by side
+ * per position, head h in columns h*hs..(h+1)*hs-1 of each (hs = C/NH).
+ * out [B,T,C] (heads side by side); att [B,NH,T,T] the softmax weights,
+ * zero above the diagonal, kept for backward. */
+void sb_gpt_attention_forward(float *out, float *att, const float *qkv,
+			      size_t B, size_t T, size_t C, size_t NH);
+/* dqkv [B,T,3C] += from dout [B,T,C]; scratch holds T*T floats */
+void sb_gpt_attention_backward(float *dqkv, float *scratch, const float *dout,
+			       const float *qkv, const float *att, size_t B,
+			       size_t T, size_t C, size_t NH);
+/* The same attention as triple loops, in double. */
+void sb_gpt_attention_forward_naive(float *out, float *att, const float *qkv,
+				    size_t B, size_t T, size_t C, size_t NH);
+
+/* out [N] = GELU(inp [N]), tanh approximation; no overlap */
+void sb_gpt_gelu_forward(float *restrict out, const float *restrict inp,
+			 size_t N);
+/* dinp [N] += GELU'(inp) * dout; no overlap */
+void sb_gpt_gelu_backward(float *restrict dinp, const float *restrict inp,
+			  const float *restrict dout, size_t N);
+
+/* out [N] = inp1 + inp2 */
+void sb_gpt_residual_forward(float *restrict out,
+			     const float *restrict inp1,
+			     const float *restrict inp2, size_t N);
+/* dinp1 [N], dinp2 [N] += dout */
+void sb_gpt_residual_backward(float *restrict dinp1, float *restrict dinp2,
+			      const float *restrict dout, size_t N);
+
+/* probs [N,V] = softmax(logits [N,V]) (may alias logits). For each row with
+ * targets[n] >= 0 adds to ev: -log probs[n,target] to loss_sum, 1 to count,
+ * and 1 to correct when the argmax (ties to the lowest id) is the target. */
+void sb_gpt_crossentropy_forward(struct sb_eval *ev, float *probs,
+				 const float *logits, const int32_t *targets,
+				 size_t N, size_t V);
+/* dlogits [N,V] += scale * (probs - onehot(target)) on rows with a
+ * non-negative target */
+void sb_gpt_crossentropy_backward(float *dlogits, const float *probs,
+				  const int32_t *targets, float scale,
+				  size_t N, size_t V);
+
+#endif
