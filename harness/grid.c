@@ -222,6 +222,7 @@ struct combo {
 	size_t method;
 	const struct sb_method *m;
 	const struct sb_section *policy, *optimizer;
+	const struct sb_section *model, *train; /* the method's, resolved */
 	const struct sb_ynode *policy_node, *optimizer_node;
 	const struct sb_axis **axes; /* in document order */
 	const char **labels;
@@ -269,10 +270,10 @@ static void make_run(struct grid *g, const struct combo *c, const size_t *pick,
 	run->policy = c->policy->plugin;
 	run->optimizer = c->optimizer->plugin;
 	sb_values_copy(&run->dataset_cfg, &ps->dataset.base);
-	sb_values_copy(&run->model_cfg, &ps->model.base);
+	sb_values_copy(&run->model_cfg, &c->model->base);
 	sb_values_copy(&run->policy_cfg, &c->policy->base);
 	sb_values_copy(&run->optimizer_cfg, &c->optimizer->base);
-	sb_values_copy(&run->train_cfg, &ps->train.base);
+	sb_values_copy(&run->train_cfg, &c->train->base);
 	if (ps->density.n && !ps->density_swept && c->policy->scoped &&
 	    !sets_density(c->policy)) {
 		struct sb_value *d = (struct sb_value *)sb_values_get(
@@ -329,8 +330,8 @@ static void make_run(struct grid *g, const struct combo *c, const size_t *pick,
 		o->choices[2 + a] = c->axes[a]->items[pick[a]];
 	o->choices[2 + c->n_axes] = ps->seed_nodes[seed_index];
 	o->checkpoint =
-		value_node(&ps->model, c->axes, pick, c->n_axes, "checkpoint");
-	o->checkpoint_spec = value_node(&ps->model, c->axes, pick, c->n_axes,
+		value_node(c->model, c->axes, pick, c->n_axes, "checkpoint");
+	o->checkpoint_spec = value_node(c->model, c->axes, pick, c->n_axes,
 					"checkpoint_spec");
 }
 
@@ -344,7 +345,7 @@ static void add_axes(struct combo *c, const struct sb_section *sec)
  * them; a label two axes share is qualified by its part ("model.layers"). */
 static void collect_axes(const struct sb_spec_parse *ps, struct combo *c)
 {
-	size_t most = ps->dataset.n_axes + ps->model.n_axes + ps->train.n_axes +
+	size_t most = ps->dataset.n_axes + c->model->n_axes + c->train->n_axes +
 		      c->policy->n_axes + c->optimizer->n_axes + 1;
 	c->axes = sb_calloc(most, sizeof *c->axes);
 	c->labels = sb_calloc(most, sizeof *c->labels);
@@ -352,8 +353,8 @@ static void collect_axes(const struct sb_spec_parse *ps, struct combo *c)
 	c->pick = sb_calloc(most, sizeof *c->pick);
 	c->n_axes = 0;
 	add_axes(c, &ps->dataset);
-	add_axes(c, &ps->model);
-	add_axes(c, &ps->train);
+	add_axes(c, c->model);
+	add_axes(c, c->train);
 	add_axes(c, c->policy);
 	add_axes(c, c->optimizer);
 	if (ps->density_swept && c->policy->scoped && !sets_density(c->policy))
@@ -530,6 +531,10 @@ int sb_grid_expand(const struct sb_spec_parse *ps, struct sb_spec *spec)
 					.m = m,
 					.policy = &m->policies[pi],
 					.optimizer = &m->optimizers[oi],
+					.model = m->model.decl ? &m->model
+							       : &ps->model,
+					.train = m->train.decl ? &m->train
+							       : &ps->train,
 					.policy_node = m->policies[pi].node,
 					.optimizer_node =
 						m->optimizers[oi].node,

@@ -1,6 +1,7 @@
 /* spec.c - experiment specs (docs/spec.md): reads the YAML file, checks every
  * key, type and range against the parameters the core and each plugin
- * declare, and hands the resolved sections to the grid expansion (grid.c). */
+ * declare, applies each method's own model and train values over the
+ * top-level ones, and hands the resolved sections to the grid (grid.c). */
 #include "params.h"
 #include "registry.h"
 #include "spec_priv.h"
@@ -21,7 +22,9 @@ static const char *const top_keys[] = {
 	"methods", "plots",	  NULL,
 };
 
-static const char *const method_keys[] = {"name", "policy", "optimizer", NULL};
+static const char *const method_keys[] = {
+	"name", "policy", "optimizer", "model", "train", NULL,
+};
 
 /* Pairs of top-level keys that exclude each other. */
 static const char *const conflicts[][2] = {
@@ -29,93 +32,6 @@ static const char *const conflicts[][2] = {
 	{"methods", "policy"},
 	{"methods", "optimizer"},
 };
-
-/* ---- names: did-you-mean and lists of the known ones ------------------- */
-
-/* Optimal string alignment distance (Levenshtein plus transpositions). */
-static size_t edit_distance(const char *a, const char *b)
-{
-	enum { MAX = 64 };
-	size_t n = strlen(a), m = strlen(b);
-	if (n >= MAX || m >= MAX)
-		return SIZE_MAX;
-	size_t d[MAX + 1][MAX + 1];
-	for (size_t i = 0; i <= n; i++)
-		d[i][0] = i;
-	for (size_t j = 0; j <= m; j++)
-		d[0][j] = j;
-	for (size_t i = 1; i <= n; i++) {
-		for (size_t j = 1; j <= m; j++) {
-			size_t cost = a[i - 1] != b[j - 1];
-			size_t best = d[i - 1][j - 1] + cost;
-			if (d[i - 1][j] + 1 < best)
-				best = d[i - 1][j] + 1;
-			if (d[i][j - 1] + 1 < best)
-				best = d[i][j - 1] + 1;
-			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] &&
-			    a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < best)
-				best = d[i - 2][j - 2] + 1;
-			d[i][j] = best;
-		}
-	}
-	return d[n][m];
-}
-
-/* The nearest name within distance 2 (the first of equals), or NULL. */
-static const char *closest(const char *word, const char *const *names, size_t n)
-{
-	const char *best = NULL;
-	size_t best_d = 3;
-	for (size_t i = 0; i < n; i++) {
-		size_t d = edit_distance(word, names[i]);
-		if (d < best_d) {
-			best = names[i];
-			best_d = d;
-		}
-	}
-	return best;
-}
-
-static char *join(const char *const *names, size_t n, const char *sep)
-{
-	struct sb_strbuf buf = {0};
-	sb_strbuf_printf(&buf, "%s", "");
-	for (size_t i = 0; i < n; i++)
-		sb_strbuf_printf(&buf, "%s%s", i ? sep : "", names[i]);
-	return buf.s;
-}
-
-static int unknown_key(const struct sb_spec_parse *ps,
-		       const struct sb_ynode *key, const char *const *names,
-		       size_t n, const char *where)
-{
-	const char *near = closest(key->text, names, n);
-	if (near)
-		return sb_spec_fail(ps, key,
-				    "unknown key '%s'%s (did you mean '%s'?)",
-				    key->text, where, near);
-	char *known = join(names, n, ", ");
-	sb_spec_fail(ps, key, "unknown key '%s'%s (known: %s)", key->text,
-		     where, known);
-	free(known);
-	return -1;
-}
-
-static size_t count_names(const char *const *names)
-{
-	size_t n = 0;
-	while (names[n])
-		n++;
-	return n;
-}
-
-static size_t index_of(const char *word, const char *const *names)
-{
-	for (size_t i = 0; names[i]; i++)
-		if (!strcmp(word, names[i]))
-			return i;
-	return SIZE_MAX;
-}
 
 /* ---- plugins by family ------------------------------------------------- */
 
@@ -211,6 +127,15 @@ static void section_release(struct sb_section *sec)
 	memset(sec, 0, sizeof *sec);
 }
 
+/* The index of the declared parameter `name` in a section, or SIZE_MAX. */
+static size_t param_index(const struct sb_section *sec, const char *name)
+{
+	for (size_t j = 0; j < sec->base.n; j++)
+		if (!strcmp(sec->decl[j].name, name))
+			return j;
+	return SIZE_MAX;
+}
+
 static int parse_param(const struct sb_spec_parse *ps, struct sb_section *sec,
 		       size_t idx, const struct sb_ynode *node)
 {
@@ -230,30 +155,6 @@ static int parse_param(const struct sb_spec_parse *ps, struct sb_section *sec,
 	axis->part = sec->part;
 	axis->index = idx;
 	return sb_spec_axis(ps, p, node, axis);
-}
-
-/* "in model 'mlp'" or "in train": where an unknown key was found. */
-static int section_unknown_key(const struct sb_spec_parse *ps,
-			       const struct sb_section *sec,
-			       const struct sb_ynode *key)
-{
-	size_t n = 0;
-	while (sec->decl[n].name)
-		n++;
-	const char **names = sb_calloc(n + 1, sizeof *names);
-	size_t k = 0;
-	if (sec->name)
-		names[k++] = "name";
-	for (size_t i = 0; i < n; i++)
-		names[k++] = sec->decl[i].name;
-	char *where = sec->name
-			      ? sb_asprintf(" in %s '%s'",
-					    sb_part_names[sec->part], sec->name)
-			      : sb_asprintf(" in %s", sb_part_names[sec->part]);
-	unknown_key(ps, key, names, k, where);
-	free(where);
-	free(names);
-	return -1;
 }
 
 /* A plugin section (`dataset: synthetic`, `{name: mlp, hidden: 64}`), or
@@ -316,14 +217,9 @@ static int parse_section(const struct sb_spec_parse *ps, struct sb_section *sec,
 		const struct sb_ynode *k = map->keys[i];
 		if (sec->name && !strcmp(k->text, "name"))
 			continue;
-		size_t idx = SIZE_MAX;
-		for (size_t j = 0; j < sec->base.n; j++)
-			if (!strcmp(sec->decl[j].name, k->text)) {
-				idx = j;
-				break;
-			}
+		size_t idx = param_index(sec, k->text);
 		if (idx == SIZE_MAX)
-			return section_unknown_key(ps, sec, k);
+			return sb_spec_section_unknown_key(ps, sec, k);
 		if (parse_param(ps, sec, idx, map->items[i]))
 			return -1;
 	}
@@ -371,6 +267,8 @@ static int parse_plugins(const struct sb_spec_parse *ps, enum sb_part part,
 
 static void method_release(struct sb_method *m)
 {
+	section_release(&m->model);
+	section_release(&m->train);
 	for (size_t j = 0; j < m->n_policies; j++)
 		section_release(&m->policies[j]);
 	for (size_t j = 0; j < m->n_optimizers; j++)
@@ -412,10 +310,10 @@ static int parse_method(struct sb_spec_parse *ps, const struct sb_ynode *node)
 	m->node = node;
 	for (size_t i = 0; i < node->n; i++) {
 		const struct sb_ynode *k = node->keys[i], *v = node->items[i];
-		if (index_of(k->text, method_keys) == SIZE_MAX)
-			return unknown_key(ps, k, method_keys,
-					   count_names(method_keys),
-					   " in method");
+		if (sb_spec_index_of(k->text, method_keys) == SIZE_MAX)
+			return sb_spec_unknown_key(
+				ps, k, method_keys,
+				sb_spec_count_names(method_keys), " in method");
 		if (!strcmp(k->text, "name")) {
 			if (v->kind != SB_YSCALAR || !name_ok(v->text, "+"))
 				return sb_spec_fail(
@@ -424,6 +322,10 @@ static int parse_method(struct sb_spec_parse *ps, const struct sb_ynode *node)
 					"[A-Za-z0-9_.+-]+, got %s",
 					sb_spec_found(v, got, sizeof got));
 			m->name = v->text;
+		} else if (!strcmp(k->text, "model")) {
+			m->model_node = v; /* parsed after the top level */
+		} else if (!strcmp(k->text, "train")) {
+			m->train_node = v;
 		} else if (!strcmp(k->text, "policy")) {
 			if (parse_plugins(ps, SB_PART_POLICY, v, "policy",
 					  &m->policies, &m->n_policies))
@@ -437,6 +339,87 @@ static int parse_method(struct sb_spec_parse *ps, const struct sb_ynode *node)
 		return sb_spec_fail(ps, node, "missing 'policy' in method");
 	if (!m->n_optimizers)
 		return sb_spec_fail(ps, node, "missing 'optimizer' in method");
+	return 0;
+}
+
+/* Drops a section's axes of parameter idx. */
+static void drop_axes(struct sb_section *sec, size_t idx)
+{
+	size_t kept = 0;
+	for (size_t a = 0; a < sec->n_axes; a++) {
+		if (sec->axes[a].index == idx)
+			sb_spec_axis_release(&sec->axes[a]);
+		else
+			sec->axes[kept++] = sec->axes[a];
+	}
+	sec->n_axes = kept;
+}
+
+/* A method's `model:` or `train:`: the top-level section `top` with the
+ * method's values applied. Each key the method gives replaces the top-level
+ * value or sweep of that key; a `name:` must repeat the top-level model's. */
+static int parse_override(const struct sb_spec_parse *ps,
+			  struct sb_section *sec, const struct sb_section *top,
+			  const struct sb_ynode *node, const char *key)
+{
+	char got[256];
+	memset(sec, 0, sizeof *sec);
+	if (node->kind != SB_YMAP && !sb_ynode_is_null(node))
+		return sb_spec_fail(
+			ps, node, "expected a mapping for '%s' in method, got %s",
+			key, sb_spec_found(node, got, sizeof got));
+	sec->part = top->part;
+	sec->name = top->name;
+	sec->plugin = top->plugin;
+	sec->node = top->node;
+	sec->decl = merge_decl(top->decl, NULL);
+	sb_values_copy(&sec->base, &top->base);
+	sec->src = sb_calloc(top->base.n + 1, sizeof *sec->src);
+	memcpy(sec->src, top->src, top->base.n * sizeof *sec->src);
+	sec->axes = sb_calloc(top->n_axes, sizeof *sec->axes);
+	for (size_t a = 0; a < top->n_axes; a++, sec->n_axes++)
+		sb_spec_axis_copy(&sec->axes[a], &top->axes[a]);
+	for (size_t i = 0; node->kind == SB_YMAP && i < node->n; i++) {
+		const struct sb_ynode *k = node->keys[i], *v = node->items[i];
+		if (sec->name && !strcmp(k->text, "name")) {
+			if (v->kind != SB_YSCALAR)
+				return sb_spec_fail(
+					ps, v,
+					"expected the top-level model's name "
+					"'%s' for 'name', got %s",
+					sec->name,
+					sb_spec_found(v, got, sizeof got));
+			if (strcmp(v->text, sec->name))
+				return sb_spec_fail(
+					ps, v,
+					"model '%s' differs from the top-level "
+					"model '%s' (the model plugin cannot "
+					"change within an experiment)",
+					v->text, sec->name);
+			continue;
+		}
+		size_t idx = param_index(sec, k->text);
+		if (idx == SIZE_MAX)
+			return sb_spec_section_unknown_key(ps, sec, k);
+		drop_axes(sec, idx);
+		if (parse_param(ps, sec, idx, v))
+			return -1;
+	}
+	return 0;
+}
+
+/* The methods' own model and train values, over the top-level sections. */
+static int parse_overrides(struct sb_spec_parse *ps)
+{
+	for (size_t j = 0; j < ps->n_methods; j++) {
+		struct sb_method *m = &ps->methods[j];
+		if (m->model_node && parse_override(ps, &m->model, &ps->model,
+						    m->model_node, "model"))
+			return -1;
+		if (m->train_node && parse_override(ps, &m->train, &ps->train,
+						    m->train_node, "train"))
+			return -1;
+	}
 	return 0;
 }
 
@@ -546,10 +529,10 @@ static int parse_plots(struct sb_spec_parse *ps, const struct sb_ynode *node,
 	for (size_t j = 0; j < n; j++) {
 		const struct sb_ynode *it = items[j];
 		if (it->kind != SB_YSCALAR ||
-		    index_of(it->text, (const char *const *)sb_plot_names) ==
-			    SIZE_MAX) {
-			char *known = join(sb_plot_names,
-					   count_names(sb_plot_names), ", ");
+		    sb_spec_index_of(it->text, sb_plot_names) == SIZE_MAX) {
+			char *known = sb_spec_join(
+				sb_plot_names,
+				sb_spec_count_names(sb_plot_names), ", ");
 			char got[256];
 			sb_spec_fail(ps, it, "unknown plot %s (known: %s)",
 				     sb_spec_found(it, got, sizeof got), known);
@@ -638,9 +621,10 @@ static int parse_top(struct sb_spec_parse *ps, struct sb_spec *spec)
 				    "expected a mapping at the top level");
 	for (size_t i = 0; i < root->n; i++) {
 		const struct sb_ynode *key = root->keys[i];
-		if (index_of(key->text, top_keys) == SIZE_MAX)
-			return unknown_key(ps, key, top_keys,
-					   count_names(top_keys), "");
+		if (sb_spec_index_of(key->text, top_keys) == SIZE_MAX)
+			return sb_spec_unknown_key(
+				ps, key, top_keys,
+				sb_spec_count_names(top_keys), "");
 		const char *other = conflicting(root, i);
 		if (other)
 			return sb_spec_fail(ps, key, "both '%s' and '%s' given",
@@ -670,7 +654,7 @@ static int parse_top(struct sb_spec_parse *ps, struct sb_spec *spec)
 		ps->seed_nodes = sb_calloc(1, sizeof *ps->seed_nodes);
 		ps->n_seeds = 1;
 	}
-	return 0;
+	return parse_overrides(ps);
 }
 
 static int read_file(const char *path, char **text, size_t *len,

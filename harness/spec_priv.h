@@ -1,7 +1,7 @@
 /* spec_priv.h - what the spec parser (spec.c) hands to the grid expansion
- * (grid.c), and the value parsing both use (spec_values.c): every section
- * resolved to base values plus its sweep axes, each remembering the YAML
- * node it came from (docs/spec.md). */
+ * (grid.c), and the value parsing (spec_values.c) and name checks
+ * (spec_names.c) both use: every section resolved to base values plus its
+ * sweep axes, each remembering the YAML node it came from (docs/spec.md). */
 #ifndef SB_SPEC_PRIV_H
 #define SB_SPEC_PRIV_H
 
@@ -47,6 +47,10 @@ struct sb_method {
 	size_t n_policies;
 	struct sb_section *optimizers;
 	size_t n_optimizers;
+	/* the method's own `model:` / `train:` mappings (NULL: none), and the
+	 * top-level section with them applied (decl NULL: no override) */
+	const struct sb_ynode *model_node, *train_node;
+	struct sb_section model, train;
 };
 
 /* Everything parsed from one spec; the grid reads it, spec.c frees it. */
@@ -101,6 +105,26 @@ int sb_spec_is_sweep(const struct sb_spec_parse *ps, const struct sb_param *p,
 int sb_spec_axis(const struct sb_spec_parse *ps, const struct sb_param *p,
 		 const struct sb_ynode *node, struct sb_axis *axis);
 void sb_spec_axis_release(struct sb_axis *axis);
+/* Deep copy (the nodes are shared: the document owns them). */
+void sb_spec_axis_copy(struct sb_axis *dst, const struct sb_axis *src);
+
+/* ---- spec_names.c ---- */
+
+/* "a, b, c" from n names; the caller frees. */
+char *sb_spec_join(const char *const *names, size_t n, const char *sep);
+/* "unknown key 'K'WHERE (did you mean 'N'?)" when a name is within edit
+ * distance 2, else "(known: ...)"; at the key; returns -1. */
+int sb_spec_unknown_key(const struct sb_spec_parse *ps,
+			const struct sb_ynode *key, const char *const *names,
+			size_t n, const char *where);
+/* The same for a key of a section: over its declared params (and `name`
+ * for a plugin), WHERE " in model 'mlp'" or " in train". */
+int sb_spec_section_unknown_key(const struct sb_spec_parse *ps,
+				const struct sb_section *sec,
+				const struct sb_ynode *key);
+/* Of a NULL-ended list: its length; the index of word, or SIZE_MAX. */
+size_t sb_spec_count_names(const char *const *names);
+size_t sb_spec_index_of(const char *word, const char *const *names);
 
 /* Frees a value's strings and lists; keeps its name and type. */
 void sb_value_clear(struct sb_value *v);

@@ -270,6 +270,17 @@ void sb_spec_axis_release(struct sb_axis *axis)
 	memset(axis, 0, sizeof *axis);
 }
 
+void sb_spec_axis_copy(struct sb_axis *dst, const struct sb_axis *src)
+{
+	*dst = *src;
+	dst->vals = sb_calloc(src->n, sizeof *dst->vals);
+	dst->items = sb_calloc(src->n, sizeof *dst->items);
+	for (size_t j = 0; j < src->n; j++) {
+		sb_value_copy(&dst->vals[j], &src->vals[j]);
+		dst->items[j] = src->items[j];
+	}
+}
+
 /* A sequence node as an axis of parameter p (p's values, in order). */
 int sb_spec_axis(const struct sb_spec_parse *ps, const struct sb_param *p,
 		 const struct sb_ynode *node, struct sb_axis *axis)

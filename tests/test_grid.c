@@ -355,6 +355,125 @@ static void test_plugin_lists_in_methods(void **state)
 	sb_spec_release(&spec);
 }
 
+/* A method's model/train key replaces the top-level value or sweep of that
+ * key for its runs only; the top-level sweeps of other keys still apply. */
+static void test_method_override_replaces_top_level_sweep(void **state)
+{
+	(void)state;
+	struct sb_spec spec;
+	load_ok(&spec,
+		"dataset: synthetic\n"
+		"model: {name: mlp, hidden: [32, 64]}\n"
+		"train: {steps: [100, 200], batch_size: 16}\n"
+		"methods:\n"
+		"  - policy: dense\n"
+		"    optimizer: sgd\n"
+		"  - name: long\n"
+		"    policy: dense\n"
+		"    optimizer: dense_adam\n"
+		"    train: {steps: [300, 400, 500]}\n"
+		"  - name: narrow\n"
+		"    policy: dense\n"
+		"    optimizer: dense_adam\n"
+		"    model: {hidden: 16, layers: [1, 3]}\n");
+	/* 2 hidden x 2 steps; 2 hidden x 3 steps; 2 steps x 2 layers */
+	static const char *const ids[] = {
+		"dense+sgd,hidden=32,steps=100,seed=0",
+		"dense+sgd,hidden=32,steps=200,seed=0",
+		"dense+sgd,hidden=64,steps=100,seed=0",
+		"dense+sgd,hidden=64,steps=200,seed=0",
+		"long,hidden=32,steps=300,seed=0",
+		"long,hidden=32,steps=400,seed=0",
+		"long,hidden=32,steps=500,seed=0",
+		"long,hidden=64,steps=300,seed=0",
+		"long,hidden=64,steps=400,seed=0",
+		"long,hidden=64,steps=500,seed=0",
+		"narrow,steps=100,layers=1,seed=0",
+		"narrow,steps=100,layers=3,seed=0",
+		"narrow,steps=200,layers=1,seed=0",
+		"narrow,steps=200,layers=3,seed=0",
+	};
+	assert_ids(&spec, ids, N(ids));
+	assert_string_equal(spec.runs[9].setting, "hidden=64 steps=500");
+	assert_int_equal(sb_values_int(&spec.runs[9].train_cfg, "steps"), 500);
+	assert_int_equal(sb_values_int(&spec.runs[9].model_cfg, "hidden"), 64);
+	assert_string_equal(spec.runs[13].setting, "steps=200 layers=3");
+	assert_int_equal(sb_values_int(&spec.runs[13].model_cfg, "hidden"), 16);
+	assert_int_equal(sb_values_int(&spec.runs[13].model_cfg, "layers"), 3);
+	assert_int_equal(sb_values_int(&spec.runs[13].train_cfg, "steps"), 200);
+	/* not overridden: every method keeps the top-level value and default */
+	for (size_t i = 0; i < spec.n_runs; i++) {
+		assert_int_equal(
+			sb_values_int(&spec.runs[i].train_cfg, "batch_size"),
+			16);
+		assert_int_equal(sb_values_int(&spec.runs[i].model_cfg,
+					       "layers"),
+				 i < 10 ? 2 : (i % 2 ? 3 : 1));
+	}
+	/* the first method's runs are untouched by the others' overrides */
+	assert_int_equal(sb_values_int(&spec.runs[3].train_cfg, "steps"), 200);
+	assert_int_equal(sb_values_int(&spec.runs[3].model_cfg, "hidden"), 64);
+	sb_spec_release(&spec);
+}
+
+/* File checks read each run's resolved model values: a top-level checkpoint
+ * that does not exist is fine when every method replaces it. A list-typed
+ * parameter in a method is a value; a list of lists is that method's axis. */
+static void test_method_override_resolves_files_and_lists(void **state)
+{
+	(void)state;
+	struct sb_spec spec;
+	load_ok(&spec,
+		"dataset: synthetic\n"
+		"model: {name: mlp, checkpoint: no/such/checkpoint.h5}\n"
+		"seeds: [5]\n"
+		"methods:\n"
+		"  - name: a\n"
+		"    policy: dense\n"
+		"    optimizer: sgd\n"
+		"    model: {checkpoint: \"\", fresh: [\"fc0.*\", \"fc1.*\"]}\n"
+		"  - name: b\n"
+		"    policy: dense\n"
+		"    optimizer: sgd\n"
+		"    model: {checkpoint: \"\", fresh: [[fc0.bias], [fc2.*]]}\n");
+	static const char *const ids[] = {
+		"a,seed=5",
+		"b,fresh=[fc0.bias],seed=5",
+		"b,fresh=[fc2.*],seed=5",
+	};
+	assert_ids(&spec, ids, N(ids));
+	for (size_t i = 0; i < spec.n_runs; i++)
+		assert_string_equal(
+			sb_values_str(&spec.runs[i].model_cfg, "checkpoint"),
+			"");
+	const struct sb_value *fresh =
+		sb_values_get(&spec.runs[0].model_cfg, "fresh");
+	assert_int_equal(fresh->n, 2);
+	assert_string_equal(fresh->strs[0], "fc0.*");
+	assert_string_equal(fresh->strs[1], "fc1.*");
+	assert_string_equal(spec.runs[0].setting, "");
+	assert_string_equal(spec.runs[2].setting, "fresh=[fc2.*]");
+	fresh = sb_values_get(&spec.runs[2].model_cfg, "fresh");
+	assert_int_equal(fresh->n, 1);
+	assert_string_equal(fresh->strs[0], "fc2.*");
+	sb_spec_release(&spec);
+
+	/* one method left on the top-level checkpoint: its runs need it */
+	struct sb_error err = {{0}};
+	assert_int_equal(load_text(&spec,
+				   "dataset: synthetic\n"
+				   "model: {name: mlp, checkpoint: no/such/c.h5}\n"
+				   "methods:\n"
+				   "  - {name: a, policy: dense, optimizer: sgd,\n"
+				   "     model: {checkpoint: \"\"}}\n"
+				   "  - {name: b, policy: dense, optimizer: sgd}\n",
+				   &err),
+			 -1);
+	assert_non_null(strstr(err.msg, ":2:32: checkpoint 'no/such/c.h5' not "
+					"found (and no 'checkpoint_spec' to "
+					"make it)"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -369,6 +488,8 @@ int main(void)
 		cmocka_unit_test(test_shared_label_is_qualified),
 		cmocka_unit_test(test_slash_never_in_id),
 		cmocka_unit_test(test_plugin_lists_in_methods),
+		cmocka_unit_test(test_method_override_replaces_top_level_sweep),
+		cmocka_unit_test(test_method_override_resolves_files_and_lists),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -264,7 +264,7 @@ static void test_config_yaml_round_trips(void **state)
 	(void)state;
 	static const char *const files[] = {
 		GOOD_DIR "/minimal.yaml", GOOD_DIR "/full.yaml",
-		GOOD_DIR "/quoting.yaml",
+		GOOD_DIR "/quoting.yaml", GOOD_DIR "/method_overrides.yaml",
 	};
 	for (size_t f = 0; f < sizeof files / sizeof *files; f++) {
 		struct sb_spec spec;
@@ -291,6 +291,54 @@ static void test_config_yaml_text(void **state)
 	assert_non_null(strstr(yaml, "optimizer: {name: sgd, lr: 0.5, "));
 	assert_non_null(strstr(yaml, "save_checkpoint: \"results/out dir/ck: 1.h5\""));
 	assert_non_null(strstr(yaml, "\nseed: 18446744073709551615\n"));
+	sb_spec_release(&spec);
+}
+
+/* The brief's example: `scratch` overrides the checkpoint and the steps;
+ * everything else (hidden, checkpoint_spec, batch_size) comes from the top. */
+static void test_method_overrides_model_and_train(void **state)
+{
+	(void)state;
+	struct sb_spec spec;
+	load_ok(&spec, GOOD_DIR "/method_overrides.yaml");
+	static const char *const ids[] = {
+		"topk_first+sparse_adam,seed=1", "topk_first+sparse_adam,seed=2",
+		"scratch,seed=1", "scratch,seed=2",
+	};
+	assert_int_equal(spec.n_runs, 4);
+	for (size_t i = 0; i < spec.n_runs; i++) {
+		const struct sb_run_cfg *r = &spec.runs[i];
+		bool scratch = i >= 2;
+		assert_string_equal(r->id, ids[i]);
+		assert_string_equal(r->setting, "");
+		assert_int_equal(r->seed, 1 + i % 2);
+		assert_string_equal(r->method, scratch ? "scratch"
+						       : "topk_first+sparse_adam");
+		assert_string_equal(r->model->name, "mlp");
+		assert_string_equal(sb_values_str(&r->model_cfg, "checkpoint"),
+				    scratch ? "" : "results/never_written_mlp.h5");
+		assert_string_equal(
+			sb_values_str(&r->model_cfg, "checkpoint_spec"),
+			"tests/specs/good/minimal.yaml");
+		assert_int_equal(sb_values_int(&r->model_cfg, "hidden"), 64);
+		assert_int_equal(sb_values_int(&r->train_cfg, "steps"),
+				 scratch ? 600 : 200);
+		assert_int_equal(sb_values_int(&r->train_cfg, "batch_size"), 32);
+		/* exact: the doubles strtod gives for the spec's text */
+		assert_true(sb_values_float(&r->optimizer_cfg, "lr") ==
+			    (scratch ? 0.001 : 0.003));
+	}
+	assert_non_null(strstr(spec.runs[2].config_yaml,
+			       "\nmodel: {name: mlp, checkpoint: \"\", "
+			       "checkpoint_spec: tests/specs/good/minimal.yaml, "
+			       "fresh: [], hidden: 64, "));
+	assert_non_null(strstr(spec.runs[2].config_yaml,
+			       "\ntrain: {steps: 600, batch_size: 32, "));
+	assert_non_null(strstr(spec.runs[0].config_yaml,
+			       "\nmodel: {name: mlp, checkpoint: "
+			       "results/never_written_mlp.h5, "));
+	assert_non_null(strstr(spec.runs[0].config_yaml,
+			       "\ntrain: {steps: 200, batch_size: 32, "));
 	sb_spec_release(&spec);
 }
 
@@ -324,6 +372,7 @@ int main(void)
 		cmocka_unit_test(test_scalar_forms),
 		cmocka_unit_test(test_config_yaml_round_trips),
 		cmocka_unit_test(test_config_yaml_text),
+		cmocka_unit_test(test_method_overrides_model_and_train),
 		cmocka_unit_test(test_name_defaults_to_safe_stem),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
