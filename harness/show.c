@@ -198,6 +198,62 @@ static void print_row(FILE *out, const char *const *cells,
 	}
 }
 
+/* The gradient-concentration table (train.grad_shares): per run and scope,
+ * the top 0.1/1/10% shares as energy, norm and L1 (run.c's probe). */
+static void print_shares(const struct sb_results_view *view, FILE *out)
+{
+	static const char *const scopes[] = {"all", "rest", "gaussian_all",
+					     "gaussian_rest"};
+	static const char *const kinds[] = {"energy", "norm", "l1"};
+	static const char *const tops[] = {"p0.1", "p1", "p10"};
+	bool any = false;
+	size_t id_width = 3;
+	for (size_t r = 0; r < view->n_runs; r++) {
+		if (isnan(sb_run_info_attr(&view->runs[r],
+					   "energy_share_all_p1")))
+			continue;
+		any = true;
+		if (strlen(view->runs[r].id) > id_width)
+			id_width = strlen(view->runs[r].id);
+	}
+	if (!any)
+		return;
+	fprintf(out, "\ngradient concentration: share held by the top 0.1%%, "
+		"1%%, 10%% of components (mean over the measured batches; "
+		"rest: without %s)\n", "train.shares_exclude");
+	fprintf(out, "%-*s  %-13s", (int)id_width, "run", "scope");
+	for (size_t k = 0; k < 3; k++)
+		for (size_t t = 0; t < 3; t++) {
+			char head[32];
+			snprintf(head, sizeof head, "%s@%s%%", kinds[k],
+				 tops[t] + 1);
+			fprintf(out, "  %11s", head);
+		}
+	fputc('\n', out);
+	for (size_t r = 0; r < view->n_runs; r++) {
+		const struct sb_run_info *info = &view->runs[r];
+		if (isnan(sb_run_info_attr(info, "energy_share_all_p1")))
+			continue;
+		for (size_t sc = 0; sc < 4; sc++) {
+			fprintf(out, "%-*s  %-13s", (int)id_width,
+				sc ? "" : info->id, scopes[sc]);
+			for (size_t k = 0; k < 3; k++)
+				for (size_t t = 0; t < 3; t++) {
+					char name[64];
+					snprintf(name, sizeof name,
+						 "%s_share_%s_%s", kinds[k],
+						 scopes[sc], tops[t]);
+					char *cell = number(
+						sb_run_info_attr(info, name),
+						"%.4f");
+					fprintf(out, "  %11s", cell);
+					free(cell);
+				}
+			fputc('\n', out);
+		}
+	}
+}
+
 int sb_show(const char *path, FILE *out, struct sb_error *err)
 {
 	struct sb_results_view view;
@@ -229,6 +285,7 @@ int sb_show(const char *path, FILE *out, struct sb_error *err)
 		for (size_t r = 0; r < view.n_runs; r++)
 			print_row(out, (const char *const *)&cells[r * N_COLS],
 				  width);
+		print_shares(&view, out);
 	}
 	for (size_t i = 0; i < view.n_runs * N_COLS; i++)
 		free(cells[i]);
