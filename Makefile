@@ -36,7 +36,11 @@ TEST_BIN   := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 TEST_SUPPORT := $(filter-out $(TEST_SRC),$(wildcard tests/*.c))
 BENCH_SRC  := $(sort $(wildcard bench/bench_*.c))
 BENCH_BIN  := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
+ifeq ($(SANITIZE),1)
+BIN        := $(BUILD)/bin/sparsebench
+else
 BIN        := bin/sparsebench
+endif
 DEPS_STAMP := build/.deps-ok
 
 .PHONY: all deps test run bench clean
