@@ -3,6 +3,7 @@
  * and its figures. Bad input is found before the results file is created. */
 #define _POSIX_C_SOURCE 200809L
 #include "experiment.h"
+#include "checkpoint.h"
 #include "results.h"
 #include "run.h"
 #include "util.h"
@@ -102,6 +103,94 @@ static int prerequisites(const struct sb_spec *spec,
 	return 0;
 }
 
+/* The dataset and model part of a run's resolved config: runs with equal
+ * keys read the same data into the same model. */
+static char *data_model_key(const struct sb_run_cfg *run)
+{
+	const char *end = strstr(run->config_yaml, "\npolicy: ");
+	size_t n = end ? (size_t)(end - run->config_yaml)
+		       : strlen(run->config_yaml);
+	char *key = sb_malloc(n + 1);
+	memcpy(key, run->config_yaml, n);
+	key[n] = '\0';
+	return key;
+}
+
+/* Opens the data and loads the checkpoint of one run's config, then lets
+ * them go: corrupt data or checkpoints are bad input, found before the
+ * results file exists. */
+static int preflight_one(const struct sb_run_cfg *run, struct sb_error *err)
+{
+	const struct sb_dataset *ds = run->dataset;
+	const struct sb_model *md = run->model;
+	void *data = sb_calloc(1, ds->priv_size ? ds->priv_size : 1);
+	void *model = sb_calloc(1, md->priv_size ? md->priv_size : 1);
+	struct sb_data_info info = {0};
+	struct sb_layout layout = {0};
+	bool data_open = false, model_ready = false;
+	float *params = NULL;
+	int rc = -1;
+	if (ds->open(data, &run->dataset_cfg, &info, err))
+		goto out;
+	data_open = true;
+	if (md->init(model, &run->model_cfg, &info, 1, &layout, err))
+		goto out;
+	model_ready = true;
+	const char *ckpt = sb_values_str(&run->model_cfg, "checkpoint");
+	if (*ckpt) {
+		const struct sb_value *fresh =
+			sb_values_get(&run->model_cfg, "fresh");
+		params = sb_calloc(layout.n_params, sizeof *params);
+		if (sb_checkpoint_load(ckpt, &layout, params, fresh->strs,
+				       fresh->n, err))
+			goto out;
+	}
+	rc = 0;
+out:
+	if (model_ready && md->release)
+		md->release(model);
+	if (data_open && ds->release)
+		ds->release(data);
+	free(params);
+	free(model);
+	free(data);
+	return rc;
+}
+
+static int preflight(const struct sb_spec *spec,
+		     const struct sb_experiment_opts *opts,
+		     struct sb_error *err)
+{
+	char **seen = sb_calloc(spec->n_runs, sizeof *seen);
+	size_t n_seen = 0;
+	int rc = 0;
+	for (size_t i = 0; i < spec->n_runs && !rc; i++) {
+		const struct sb_run_cfg *run = &spec->runs[i];
+		if (!selected(run, opts->only))
+			continue;
+		char *key = data_model_key(run);
+		bool known = false;
+		for (size_t j = 0; j < n_seen && !known; j++)
+			known = !strcmp(seen[j], key);
+		if (known) {
+			free(key);
+			continue;
+		}
+		seen[n_seen++] = key;
+		if (preflight_one(run, err)) {
+			char *why = sb_strdup(err->msg);
+			sb_error(err, "%s: run '%s': %s", spec->path, run->id,
+				 why);
+			free(why);
+			rc = -1;
+		}
+	}
+	for (size_t j = 0; j < n_seen; j++)
+		free(seen[j]);
+	free(seen);
+	return rc;
+}
+
 static int check_runs(const struct sb_spec *spec,
 		      const struct sb_experiment_opts *opts,
 		      struct sb_error *err)
@@ -128,7 +217,7 @@ int sb_experiment_run(const struct sb_spec *spec,
 		      struct sb_progress *prog, struct sb_error *err)
 {
 	if (check_runs(spec, opts, err) ||
-	    prerequisites(spec, opts, prog, err))
+	    prerequisites(spec, opts, prog, err) || preflight(spec, opts, err))
 		return -1;
 	char *out = opts->out ? sb_strdup(opts->out)
 			      : sb_experiment_default_out(spec);

@@ -303,6 +303,41 @@ static void test_bad_spec_exits_2_and_writes_nothing(void **state)
 	assert_int_equal(sh("'%s' validate bad.yaml", bin), 2);
 }
 
+/* Corrupt data and checkpoints are bad input too: found before the
+ * results file is created, named with what is wrong, exit 2. */
+static void test_corrupt_files_exit_2_and_write_nothing(void **state)
+{
+	(void)state;
+	write_file("garbage.ckpt.h5", "this is not a checkpoint\n");
+	write_file("ckpt.yaml",
+		   "dataset: {name: synthetic, n_train: 64, n_val: 32,"
+		   " n_test: 32}\n"
+		   "model: {name: mlp, checkpoint: garbage.ckpt.h5}\n"
+		   "policy: dense\n"
+		   "optimizer: sgd\n");
+	assert_int_equal(sh("'%s' run ckpt.yaml -o ckpt.h5", bin), 2);
+	char *err = slurp("err", NULL);
+	assert_non_null(strstr(err, "garbage.ckpt.h5"));
+	free(err);
+	assert_false(file_exists("ckpt.h5"));
+
+	assert_int_equal(sh("mkdir -p fm && for f in train-images-idx3-ubyte "
+			    "train-labels-idx1-ubyte t10k-images-idx3-ubyte "
+			    "t10k-labels-idx1-ubyte; do printf 'garbage "
+			    "bytes here' | gzip > fm/$f.gz; done"), 0);
+	write_file("fm.yaml",
+		   "dataset: {name: fashion_mnist, path: fm}\n"
+		   "model: {name: mlp}\n"
+		   "policy: dense\n"
+		   "optimizer: sgd\n");
+	assert_int_equal(sh("'%s' run fm.yaml -o fm.h5", bin), 2);
+	err = slurp("err", NULL);
+	assert_non_null(strstr(err, "fm/train-labels-idx1-ubyte.gz"));
+	assert_non_null(strstr(err, "byte"));
+	free(err);
+	assert_false(file_exists("fm.h5"));
+}
+
 static void test_completed_results_are_never_rewritten(void **state)
 {
 	(void)state;
@@ -427,6 +462,7 @@ int main(void)
 		cmocka_unit_test(test_fixed_sets_do_not_churn),
 		cmocka_unit_test(test_same_seed_is_bit_identical),
 		cmocka_unit_test(test_bad_spec_exits_2_and_writes_nothing),
+		cmocka_unit_test(test_corrupt_files_exit_2_and_write_nothing),
 		cmocka_unit_test(test_completed_results_are_never_rewritten),
 		cmocka_unit_test(test_divergence_is_marked_and_the_sweep_goes_on),
 		cmocka_unit_test(test_killed_run_keeps_flushed_rows),
