@@ -118,6 +118,8 @@ test: $(BIN) $(TEST_BIN)
 # ---- the default experiment ---------------------------------------------------
 run: $(BIN)
 	$(BIN) run experiments/sift_comparison.yaml --resume
+	@echo; $(BIN) report results/sift_comparison.h5
+	@echo; $(BIN) report results/sift_comparison.h5 --claims
 
 # ---- benchmarks -----------------------------------------------------------------
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libsb.a | $(DEPS_STAMP)

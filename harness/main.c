@@ -1,6 +1,7 @@
 /* main.c - the sparsebench command line (DESIGN.md "Command line"): the
  * only place that prints errors and chooses the exit code: 0 success,
  * 1 a run failed, 2 bad input (spec, file, argument). */
+#include "claims.h"
 #include "experiment.h"
 #include "params.h"
 #include "plot.h"
@@ -28,8 +29,9 @@ static const char usage_main[] =
 	"  show RESULTS.h5   a table of the runs in a results file\n"
 	"  plot RESULTS.h5 [--out DIR] [--format pdf,png,svg] [FIGURE...]\n"
 	"                    draw the figures with gnuplot\n"
-	"  report RESULTS.h5 [--format md|latex|csv] [--all]\n"
-	"                    one row per method, ready for a paper\n"
+	"  report RESULTS.h5 [--format md|latex|csv] [--all] [--claims]\n"
+	"                    one row per method, ready for a paper; or the\n"
+	"                    seed's claims checked against the numbers\n"
 	"\n"
 	"'sparsebench <command> --help' describes a command.\n"
 	"exit codes: 0 success, 1 a run failed, 2 bad input\n";
@@ -73,11 +75,13 @@ static const char usage_plot[] =
 	"figure its .gp script and .dat data. Default DIR: results/<stem>/.\n";
 
 static const char usage_report[] =
-	"usage: sparsebench report RESULTS.h5 [--format md|latex|csv] [--all]\n"
+	"usage: sparsebench report RESULTS.h5 [--format md|latex|csv] [--all] "
+	"[--claims]\n"
 	"\n"
 	"One row per method (x density): the test metric of the setting with\n"
 	"the best mean validation metric, mean +- std over seeds; --all shows\n"
-	"every setting.\n";
+	"every setting. --claims prints instead, for each of the seed's claims\n"
+	"the file can judge, the numbers and whether they support it.\n";
 
 static int bad_usage(const char *usage, const char *fmt, const char *arg)
 {
@@ -323,7 +327,7 @@ static int cmd_plot(int argc, char **argv)
 static int cmd_report(int argc, char **argv)
 {
 	const char *path = NULL, *format = "md";
-	bool all = false;
+	bool all = false, claims = false;
 	for (int i = 1; i < argc; i++) {
 		if (is_help(argv[i])) {
 			fputs(usage_report, stdout);
@@ -332,6 +336,8 @@ static int cmd_report(int argc, char **argv)
 			format = argv[++i];
 		} else if (!strcmp(argv[i], "--all")) {
 			all = true;
+		} else if (!strcmp(argv[i], "--claims")) {
+			claims = true;
 		} else if (argv[i][0] == '-' || path) {
 			return bad_usage(usage_report,
 					 "unexpected argument '%s'", argv[i]);
@@ -347,7 +353,8 @@ static int cmd_report(int argc, char **argv)
 				 "unknown format '%s' (known: csv, latex, md)",
 				 format);
 	struct sb_error err = {{0}};
-	if (sb_report(path, format, all, stdout, &err))
+	if (claims ? sb_claims(path, stdout, &err)
+		   : sb_report(path, format, all, stdout, &err))
 		return fail(&err, EXIT_BAD_INPUT);
 	return EXIT_OK;
 }
