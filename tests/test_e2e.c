@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 static char tmpdir[256];
+static char repo[256];
 static const char *bin;
 
 /* Runs a shell command in tmpdir with stdout and stderr captured to
@@ -120,6 +121,8 @@ static int setup(void **state)
 		snprintf(abs, sizeof abs, "%s/%s", cwd, bin);
 		bin = abs;
 	}
+	if (!getcwd(repo, sizeof repo))
+		return -1;
 	snprintf(tmpdir, sizeof tmpdir, "/tmp/sb_e2e_XXXXXX");
 	if (!mkdtemp(tmpdir))
 		return -1;
@@ -427,6 +430,61 @@ static void test_killed_run_keeps_flushed_rows(void **state)
 	sb_results_view_release(&v);
 }
 
+/* Every policy with every optimizer (tests/specs/comparison.yaml): all
+ * complete; the oracle bound holds; a fixed set trains identically under
+ * dense and sparse Adam (same moments for the components that move). */
+static void test_every_policy_with_every_optimizer(void **state)
+{
+	(void)state;
+	assert_int_equal(sh("'%s' run '%s/tests/specs/comparison.yaml' "
+			    "-o comparison.h5 --quiet", bin, repo), 0);
+	struct sb_results_view v;
+	load(&v, "comparison.h5");
+	assert_int_equal(v.n_runs, 30); /* 5 policies x 3 optimizers x 2 */
+	const char *policies[] = {"dense", "topk_batch", "topk_first",
+				  "random", "fixed_layers"};
+	const char *optimizers[] = {"dense_adam", "sparse_adam", "sgd"};
+	for (size_t i = 0; i < v.n_runs; i++) {
+		assert_string_equal(v.runs[i].status, "completed");
+		size_t n, m;
+		double *kept = series(&v, i, "steps", "retained", &n);
+		double *best = series(&v, i, "steps", "oracle_retained", &m);
+		assert_int_equal(n, 30);
+		for (size_t s = 0; s < n; s++)
+			/* no set of |S| components holds more energy than the
+			 * top |S|; 1e-12 covers summation order */
+			assert_true(kept[s] <= best[s] + 1e-12);
+		free(kept);
+		free(best);
+	}
+	for (size_t p = 0; p < 5; p++) {
+		for (size_t o = 0; o < 3; o++) {
+			char name[64];
+			snprintf(name, sizeof name, "%s+%s", policies[p],
+				 optimizers[o]);
+			find_run(&v, name, 1);
+		}
+		if (!strcmp(policies[p], "topk_batch"))
+			continue;
+		char dense[64], sparse[64];
+		snprintf(dense, sizeof dense, "%s+dense_adam", policies[p]);
+		snprintf(sparse, sizeof sparse, "%s+sparse_adam", policies[p]);
+		size_t n1, n2;
+		double *a = series(&v, find_run(&v, dense, 2), "steps", "loss",
+				   &n1);
+		double *b = series(&v, find_run(&v, sparse, 2), "steps",
+				   "loss", &n2);
+		assert_int_equal(n1, n2);
+		for (size_t s = 0; s < n1; s++)
+			/* the same float operations on the same moments: equal
+			 * up to the order of BLAS sums, which is fixed */
+			assert_true(fabs(a[s] - b[s]) <= 1e-6 * fabs(a[s]));
+		free(a);
+		free(b);
+	}
+	sb_results_view_release(&v);
+}
+
 static void test_informational_commands(void **state)
 {
 	(void)state;
@@ -466,6 +524,7 @@ int main(void)
 		cmocka_unit_test(test_completed_results_are_never_rewritten),
 		cmocka_unit_test(test_divergence_is_marked_and_the_sweep_goes_on),
 		cmocka_unit_test(test_killed_run_keeps_flushed_rows),
+		cmocka_unit_test(test_every_policy_with_every_optimizer),
 		cmocka_unit_test(test_informational_commands),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
