@@ -219,9 +219,11 @@ static void print_params(const struct sb_param *params)
 			snprintf(allowed, sizeof allowed, "%c%g, %g%c",
 				 p->lo_open ? '(' : '[', p->lo, p->hi,
 				 p->hi_open ? ')' : ']');
+		const char *def = !p->def ? "(required)" : *p->def ? p->def
+								    : "\"\"";
 		printf("      %-18s %-7s %-12s %-18s %s\n", p->name,
-		       type_name(p->type), p->def ? p->def : "(required)",
-		       allowed, p->help ? p->help : "");
+		       type_name(p->type), def, allowed,
+		       p->help ? p->help : "");
 	}
 }
 
