@@ -2,6 +2,7 @@
  * format, format_version, model, config, n_params; one float32 dataset per
  * tensor, named as it, with a `layer` attribute. llm.c weights: llmc.c. */
 #include "checkpoint.h"
+#include "h5str.h"
 #include "util.h"
 #include "../models/lib/llmc.h"
 
@@ -68,50 +69,6 @@ static int write_string_attr(hid_t loc, const char *name, const char *value)
 	int rc = write_attr(loc, name, type, value);
 	H5Tclose(type);
 	return rc;
-}
-
-/* A scalar string attribute, fixed or variable length, as a fresh string;
- * NULL when absent or not a string. */
-static char *read_string_attr(hid_t loc, const char *name)
-{
-	if (H5Aexists(loc, name) <= 0)
-		return NULL;
-	hid_t attr = H5Aopen(loc, name, H5P_DEFAULT);
-	if (attr < 0)
-		return NULL;
-	char *out = NULL;
-	hid_t ftype = H5Aget_type(attr);
-	hid_t space = H5Aget_space(attr);
-	if (ftype < 0 || space < 0 || H5Tget_class(ftype) != H5T_STRING ||
-	    H5Sget_simple_extent_npoints(space) != 1)
-		goto done;
-	hid_t mtype = H5Tcopy(H5T_C_S1);
-	/* ASCII and UTF-8 strings do not convert into each other */
-	H5Tset_cset(mtype, H5Tget_cset(ftype));
-	if (H5Tis_variable_str(ftype) > 0) {
-		char *value = NULL;
-		H5Tset_size(mtype, H5T_VARIABLE);
-		if (H5Aread(attr, mtype, &value) >= 0 && value)
-			out = sb_strdup(value);
-		H5free_memory(value);
-	} else {
-		size_t size = H5Tget_size(ftype);
-		char *value = sb_calloc(size + 1, 1);
-		H5Tset_size(mtype, size + 1);
-		H5Tset_strpad(mtype, H5T_STR_NULLTERM);
-		if (H5Aread(attr, mtype, value) >= 0)
-			out = value;
-		else
-			free(value);
-	}
-	H5Tclose(mtype);
-done:
-	if (space >= 0)
-		H5Sclose(space);
-	if (ftype >= 0)
-		H5Tclose(ftype);
-	H5Aclose(attr);
-	return out;
 }
 
 /* A scalar integer attribute; -1 when absent or not an integer. */
@@ -345,8 +302,8 @@ static int load_hdf5(const char *path, const struct sb_layout *layout,
 	if (file < 0)
 		return sb_error(err, "'%s': cannot open as HDF5, the file is "
 				"truncated or damaged (" REGENERATE ")", path);
-	char *format = read_string_attr(file, "format");
-	char *model = read_string_attr(file, "model");
+	char *format = sb_h5_attr_str(file, "format");
+	char *model = sb_h5_attr_str(file, "model");
 	long version = 0;
 	int rc = 0;
 	if (!format || strcmp(format, FORMAT_NAME))

@@ -2,6 +2,7 @@
  * attributes, one group per run, per-step and per-eval series appended from
  * in-memory buffers at every flush. Layout: docs/results.md (HDF5 1.10 API). */
 #include "results.h"
+#include "h5str.h"
 #include "util.h"
 
 #include <assert.h>
@@ -191,48 +192,6 @@ static int put_double(hid_t obj, const char *name, double value)
 	return put_attr(obj, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &value);
 }
 
-/* A string attribute as a fresh C string, or NULL when absent or not a
- * string. Reads variable- and fixed-length strings alike. */
-static char *get_str(hid_t obj, const char *name)
-{
-	char *out = NULL;
-	if (H5Aexists(obj, name) <= 0)
-		return NULL;
-	hid_t attr = H5Aopen(obj, name, H5P_DEFAULT);
-	hid_t type = attr >= 0 ? H5Aget_type(attr) : -1;
-	hid_t mem = -1;
-	if (type < 0 || H5Tget_class(type) != H5T_STRING)
-		goto out;
-	if (H5Tis_variable_str(type) > 0) {
-		char *s = NULL;
-		/* The memory type keeps the file's character set: HDF5 does
-		 * not convert between ASCII and UTF-8 strings. */
-		mem = H5Tcopy(type);
-		if (mem >= 0 && H5Aread(attr, mem, &s) >= 0 && s) {
-			out = sb_strdup(s);
-			H5free_memory(s);
-		}
-	} else {
-		size_t size = H5Tget_size(type);
-		char *buf = sb_calloc(size + 1, 1);
-		mem = H5Tcopy(type);
-		if (mem >= 0 && H5Tset_size(mem, size + 1) >= 0 &&
-		    H5Tset_strpad(mem, H5T_STR_NULLTERM) >= 0 &&
-		    H5Aread(attr, mem, buf) >= 0)
-			out = buf;
-		else
-			free(buf);
-	}
-out:
-	if (mem >= 0)
-		H5Tclose(mem);
-	if (type >= 0)
-		H5Tclose(type);
-	if (attr >= 0)
-		H5Aclose(attr);
-	return out;
-}
-
 /* ---- root attributes --------------------------------------------------- */
 
 /* "Intel(R) Xeon(R) ... (2 cores online)" from /proc/cpuinfo. */
@@ -341,7 +300,7 @@ static int reopen_file(struct sb_results *res, const struct sb_spec *spec,
 	if (res->file < 0 && h5_fail())
 		return sb_error(err, "cannot open '%s' to resume it: %s", path,
 				h5_why);
-	char *format = get_str(res->file, "format");
+	char *format = sb_h5_attr_str(res->file, "format");
 	int ours = format && !strcmp(format, FORMAT_NAME);
 	free(format);
 	if (!ours)
@@ -357,7 +316,7 @@ static int reopen_file(struct sb_results *res, const struct sb_spec *spec,
 		return sb_error(err, "'%s' has results format version %d, this "
 				"sparsebench writes %d; write to another file",
 				path, version, FORMAT_VERSION);
-	char *text = get_str(res->file, "spec");
+	char *text = sb_h5_attr_str(res->file, "spec");
 	int same = text && !strcmp(text, spec->text);
 	free(text);
 	if (!same)
@@ -425,7 +384,7 @@ enum sb_status sb_results_status(struct sb_results *res, const char *run_id)
 	hid_t group = H5Gopen2(res->runs, run_id, H5P_DEFAULT);
 	if (group < 0)
 		return SB_STATUS_NONE;
-	char *text = get_str(group, "status");
+	char *text = sb_h5_attr_str(group, "status");
 	H5Gclose(group);
 	enum sb_status st = SB_STATUS_NONE;
 	for (size_t i = SB_STATUS_RUNNING; text && i <= SB_STATUS_FAILED; i++)

@@ -2,6 +2,7 @@
  * the runs in the order they were started, with their attributes, and any
  * series as an array of doubles. For show, plot and report. */
 #include "results.h"
+#include "h5str.h"
 #include "util.h"
 
 #include <errno.h>
@@ -32,54 +33,6 @@ static int h5_fail(void)
 	snprintf(h5_why, sizeof h5_why, "HDF5 error");
 	H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, first_error, NULL);
 	return -1;
-}
-
-/* A string attribute of an open attribute as a fresh C string, or NULL when
- * it is not a string. Reads variable- and fixed-length strings alike. */
-static char *read_str(hid_t attr)
-{
-	char *out = NULL;
-	hid_t type = H5Aget_type(attr), mem = -1;
-	if (type < 0 || H5Tget_class(type) != H5T_STRING)
-		goto out;
-	if (H5Tis_variable_str(type) > 0) {
-		char *s = NULL;
-		/* The memory type keeps the file's character set: HDF5 does
-		 * not convert between ASCII and UTF-8 strings. */
-		mem = H5Tcopy(type);
-		if (mem >= 0 && H5Aread(attr, mem, &s) >= 0 && s) {
-			out = sb_strdup(s);
-			H5free_memory(s);
-		}
-	} else {
-		size_t size = H5Tget_size(type);
-		char *buf = sb_calloc(size + 1, 1);
-		mem = H5Tcopy(type);
-		if (mem >= 0 && H5Tset_size(mem, size + 1) >= 0 &&
-		    H5Tset_strpad(mem, H5T_STR_NULLTERM) >= 0 &&
-		    H5Aread(attr, mem, buf) >= 0)
-			out = buf;
-		else
-			free(buf);
-	}
-out:
-	if (mem >= 0)
-		H5Tclose(mem);
-	if (type >= 0)
-		H5Tclose(type);
-	return out;
-}
-
-static char *get_str(hid_t obj, const char *name)
-{
-	if (H5Aexists(obj, name) <= 0)
-		return NULL;
-	hid_t attr = H5Aopen(obj, name, H5P_DEFAULT);
-	if (attr < 0)
-		return NULL;
-	char *s = read_str(attr);
-	H5Aclose(attr);
-	return s;
 }
 
 /* ---- one run's attributes ---------------------------------------------- */
@@ -116,7 +69,7 @@ static herr_t visit_attr(hid_t group, const char *name,
 	H5T_class_t cls = type >= 0 ? H5Tget_class(type) : H5T_NO_CLASS;
 	char **field = string_field(run, name);
 	if (cls == H5T_STRING && field && !*field) {
-		*field = read_str(attr);
+		*field = sb_h5_read_str(attr);
 	} else if ((cls == H5T_INTEGER || cls == H5T_FLOAT) && space >= 0 &&
 		   H5Sget_simple_extent_npoints(space) == 1) {
 		double value;
@@ -221,7 +174,7 @@ static int list_runs(struct sb_results_view *view, struct sb_error *err)
 static int check_format(struct sb_results_view *view, struct sb_error *err)
 {
 	const char *path = view->path;
-	char *format = get_str(view->file, "format");
+	char *format = sb_h5_attr_str(view->file, "format");
 	int ours = format && !strcmp(format, FORMAT_NAME);
 	free(format);
 	if (!ours)
@@ -239,7 +192,7 @@ static int check_format(struct sb_results_view *view, struct sb_error *err)
 		return sb_error(err, "'%s' has results format version %d; this "
 				"sparsebench reads version %d", path, version,
 				FORMAT_VERSION);
-	view->spec_text = get_str(view->file, "spec");
+	view->spec_text = sb_h5_attr_str(view->file, "spec");
 	if (!view->spec_text)
 		return sb_error(err, "'%s' has no 'spec' attribute", path);
 	return 0;

@@ -79,6 +79,10 @@ const char *sb_values_str(const struct sb_values *vals, const char *name);
 const struct sb_value *sb_values_get(const struct sb_values *vals,
 				     const char *name);
 void sb_values_release(struct sb_values *vals);
+/* Frees one value's strings and lists, keeping its name and type. */
+void sb_value_clear(struct sb_value *v);
+/* A deep copy into dst (cleared first). */
+void sb_value_copy(struct sb_value *dst, const struct sb_value *src);
 int sb_values_copy(struct sb_values *dst, const struct sb_values *src);
 /* Fills every declared parameter with its default (the spec layer overrides;
  * a parameter without default is left zero). */

@@ -3,6 +3,7 @@
  * "-" for what the file does not hold. */
 #include "show.h"
 #include "results.h"
+#include "h5str.h"
 #include "util.h"
 
 #include <hdf5.h>
@@ -19,29 +20,6 @@ static const char *const headings[N_COLS] = {
 	"test_loss", "test_acc", "retained", "churn", "hist_lost",
 	"ever_sel", "s/step", "opt_mem",
 };
-
-/* A root attribute written as a variable-length string, or NULL. */
-static char *root_str(hid_t file, const char *name)
-{
-	char *out = NULL;
-	if (H5Aexists(file, name) <= 0)
-		return NULL;
-	hid_t attr = H5Aopen(file, name, H5P_DEFAULT);
-	hid_t type = attr >= 0 ? H5Aget_type(attr) : -1;
-	if (type >= 0 && H5Tget_class(type) == H5T_STRING &&
-	    H5Tis_variable_str(type) > 0) {
-		char *s = NULL;
-		if (H5Aread(attr, type, &s) >= 0 && s) {
-			out = sb_strdup(s);
-			H5free_memory(s);
-		}
-	}
-	if (type >= 0)
-		H5Tclose(type);
-	if (attr >= 0)
-		H5Aclose(attr);
-	return out;
-}
 
 static char *number(double v, const char *fmt)
 {
@@ -259,9 +237,9 @@ int sb_show(const char *path, FILE *out, struct sb_error *err)
 	struct sb_results_view view;
 	if (sb_results_load(&view, path, err))
 		return -1;
-	char *header[3] = {root_str((hid_t)view.file, "experiment"),
-			   root_str((hid_t)view.file, "git_commit"),
-			   root_str((hid_t)view.file, "created")};
+	char *header[3] = {sb_h5_attr_str((hid_t)view.file, "experiment"),
+			   sb_h5_attr_str((hid_t)view.file, "git_commit"),
+			   sb_h5_attr_str((hid_t)view.file, "created")};
 	char **cells = sb_calloc(view.n_runs * N_COLS, sizeof *cells);
 	int rc = 0;
 	for (size_t r = 0; r < view.n_runs && !rc; r++)

@@ -126,9 +126,5 @@ int sb_spec_section_unknown_key(const struct sb_spec_parse *ps,
 size_t sb_spec_count_names(const char *const *names);
 size_t sb_spec_index_of(const char *word, const char *const *names);
 
-/* Frees a value's strings and lists; keeps its name and type. */
-void sb_value_clear(struct sb_value *v);
-/* Deep copy into dst (cleared first). */
-void sb_value_copy(struct sb_value *dst, const struct sb_value *src);
 
 #endif

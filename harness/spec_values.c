@@ -299,36 +299,3 @@ int sb_spec_axis(const struct sb_spec_parse *ps, const struct sb_param *p,
 	}
 	return 0;
 }
-
-/* ---- values ------------------------------------------------------------- */
-
-void sb_value_clear(struct sb_value *v)
-{
-	free(v->s);
-	for (size_t j = 0; v->strs && j < v->n; j++)
-		free(v->strs[j]);
-	free(v->strs);
-	free(v->ints);
-	v->s = NULL;
-	v->strs = NULL;
-	v->ints = NULL;
-	v->n = 0;
-}
-
-void sb_value_copy(struct sb_value *dst, const struct sb_value *src)
-{
-	sb_value_clear(dst);
-	*dst = *src;
-	dst->s = src->s ? sb_strdup(src->s) : NULL;
-	dst->strs = NULL;
-	dst->ints = NULL;
-	if (src->strs) {
-		dst->strs = sb_calloc(src->n, sizeof *dst->strs);
-		for (size_t j = 0; j < src->n; j++)
-			dst->strs[j] = sb_strdup(src->strs[j]);
-	}
-	if (src->ints) {
-		dst->ints = sb_calloc(src->n, sizeof *dst->ints);
-		memcpy(dst->ints, src->ints, src->n * sizeof *dst->ints);
-	}
-}

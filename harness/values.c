@@ -50,7 +50,7 @@ const char *sb_values_str(const struct sb_values *vals, const char *name)
 	return must_get(vals, name, SB_STRING)->s;
 }
 
-static void value_release(struct sb_value *v)
+void sb_value_clear(struct sb_value *v)
 {
 	free(v->s);
 	for (size_t j = 0; v->strs && j < v->n; j++)
@@ -63,10 +63,28 @@ static void value_release(struct sb_value *v)
 	v->n = 0;
 }
 
+void sb_value_copy(struct sb_value *dst, const struct sb_value *src)
+{
+	sb_value_clear(dst);
+	*dst = *src;
+	dst->s = src->s ? sb_strdup(src->s) : NULL;
+	dst->strs = NULL;
+	dst->ints = NULL;
+	if (src->strs) {
+		dst->strs = sb_calloc(src->n, sizeof *dst->strs);
+		for (size_t j = 0; j < src->n; j++)
+			dst->strs[j] = sb_strdup(src->strs[j]);
+	}
+	if (src->ints) {
+		dst->ints = sb_calloc(src->n, sizeof *dst->ints);
+		memcpy(dst->ints, src->ints, src->n * sizeof *dst->ints);
+	}
+}
+
 void sb_values_release(struct sb_values *vals)
 {
 	for (size_t i = 0; i < vals->n; i++)
-		value_release(&vals->v[i]);
+		sb_value_clear(&vals->v[i]);
 	free(vals->v);
 	vals->v = NULL;
 	vals->n = 0;
@@ -76,23 +94,8 @@ int sb_values_copy(struct sb_values *dst, const struct sb_values *src)
 {
 	dst->n = src->n;
 	dst->v = sb_calloc(src->n, sizeof *dst->v);
-	for (size_t i = 0; i < src->n; i++) {
-		const struct sb_value *s = &src->v[i];
-		struct sb_value *d = &dst->v[i];
-		*d = *s;
-		d->s = s->s ? sb_strdup(s->s) : NULL;
-		d->strs = NULL;
-		d->ints = NULL;
-		if (s->strs) {
-			d->strs = sb_calloc(s->n, sizeof *d->strs);
-			for (size_t j = 0; j < s->n; j++)
-				d->strs[j] = sb_strdup(s->strs[j]);
-		}
-		if (s->ints) {
-			d->ints = sb_calloc(s->n, sizeof *d->ints);
-			memcpy(d->ints, s->ints, s->n * sizeof *d->ints);
-		}
-	}
+	for (size_t i = 0; i < src->n; i++)
+		sb_value_copy(&dst->v[i], &src->v[i]);
 	return 0;
 }
 
@@ -199,7 +202,7 @@ int sb_values_set(struct sb_values *vals, const char *name, const char *text,
 			continue;
 		struct sb_param p = {.name = v->name, .type = v->type,
 				     .def = text};
-		value_release(v);
+		sb_value_clear(v);
 		return parse_default(v, &p, err);
 	}
 	return sb_error(err, "unknown parameter '%s'", name);
