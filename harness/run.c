@@ -33,55 +33,6 @@ struct run {
 };
 
 
-const char *sb_task_name(enum sb_task task)
-{
-	switch (task) {
-	case SB_TASK_VECTOR_CLASSIFY:
-		return "vector_classify";
-	case SB_TASK_LM:
-		return "lm";
-	case SB_TASK_SEQ_CLASSIFY:
-		return "seq_classify";
-	}
-	return "unknown";
-}
-
-static void batch_alloc(struct sb_batch *b, const struct sb_data_info *info,
-			size_t n)
-{
-	size_t cells;
-	switch (info->task) {
-	case SB_TASK_VECTOR_CLASSIFY:
-		if (!sb_mul_ok(n, info->n_features, &cells))
-			abort();
-		b->x = sb_calloc(cells, sizeof *b->x);
-		b->targets = sb_calloc(n, sizeof *b->targets);
-		break;
-	case SB_TASK_LM:
-		if (!sb_mul_ok(n, info->seq_len, &cells))
-			abort();
-		b->tokens = sb_calloc(cells, sizeof *b->tokens);
-		b->targets = sb_calloc(cells, sizeof *b->targets);
-		break;
-	case SB_TASK_SEQ_CLASSIFY:
-		if (!sb_mul_ok(n, info->seq_len, &cells))
-			abort();
-		b->tokens = sb_calloc(cells, sizeof *b->tokens);
-		b->lengths = sb_calloc(n, sizeof *b->lengths);
-		b->targets = sb_calloc(n, sizeof *b->targets);
-		break;
-	}
-}
-
-static void batch_release(struct sb_batch *b)
-{
-	free(b->x);
-	free(b->tokens);
-	free(b->lengths);
-	free(b->targets);
-	*b = (struct sb_batch){0};
-}
-
 static void run_release(struct run *r)
 {
 	const struct sb_run_cfg *c = r->cfg;
@@ -102,7 +53,7 @@ static void run_release(struct run *r)
 	free(r->params);
 	free(r->grad);
 	free(r->rows);
-	batch_release(&r->batch);
+	sb_batch_release(&r->batch);
 	sb_selection_release(&r->cur);
 	sb_selection_release(&r->cand);
 	sb_ever_release(&r->ever);
@@ -154,7 +105,7 @@ static int run_setup(struct run *r, struct sb_error *err)
 			return -1;
 	}
 
-	batch_alloc(&r->batch, &r->info, max_batch);
+	sb_batch_alloc(&r->batch, &r->info, max_batch);
 	r->rows = sb_calloc(max_batch, sizeof *r->rows);
 
 	r->policy = sb_calloc(1, max_size(c->policy->priv_size, 1));

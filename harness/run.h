@@ -16,7 +16,4 @@ enum sb_status sb_run_execute(const struct sb_run_cfg *run,
 			      struct sb_progress *progress,
 			      struct sb_error *err);
 
-/* "vector_classify", "lm" or "seq_classify". */
-const char *sb_task_name(enum sb_task task);
-
 #endif

@@ -156,6 +156,13 @@ struct sb_batch {
 	                     a negative target is ignored */
 };
 
+/* "vector_classify", "lm" or "seq_classify". */
+const char *sb_task_name(enum sb_task task);
+/* Buffers for n examples of a task, zeroed; released with the other. */
+void sb_batch_alloc(struct sb_batch *batch, const struct sb_data_info *info,
+		    size_t n);
+void sb_batch_release(struct sb_batch *batch);
+
 /* What one forward pass measured: summed, so batches combine by addition. */
 struct sb_eval {
 	double loss_sum; /* nats, summed over counted targets */

@@ -56,19 +56,6 @@ static const struct sb_param mlp_params[] = {
 	{0},
 };
 
-static const char *task_name(enum sb_task task)
-{
-	switch (task) {
-	case SB_TASK_VECTOR_CLASSIFY:
-		return "vector_classify";
-	case SB_TASK_LM:
-		return "lm";
-	case SB_TASK_SEQ_CLASSIFY:
-		return "seq_classify";
-	}
-	return "unknown";
-}
-
 /* ---- kernels ------------------------------------------------------------ */
 
 /* out = in @ weight^T + bias
@@ -243,7 +230,7 @@ static int mlp_init(void *priv, const struct sb_values *cfg,
 	if (data->task != SB_TASK_VECTOR_CLASSIFY)
 		return sb_error(err, "model 'mlp' cannot learn task '%s' "
 				"(it needs 'vector_classify')",
-				task_name(data->task));
+				sb_task_name(data->task));
 	if (data->n_features < 1 || data->n_classes < 2)
 		return sb_error(err, "model 'mlp' needs at least 1 feature and "
 				"2 classes (the dataset has %zu and %zu)",
