@@ -254,7 +254,9 @@ static void collect_axes(struct sb_aggregate *agg)
 		agg->policies[agg->n_policies++] = sb_strdup(known_policies[k]);
 	size_t first_other = agg->n_policies;
 	for (size_t s = 0; s < agg->n_settings; s++) {
-		const char *p = agg->settings[s].policy;
+		const struct sb_agg_setting *st = &agg->settings[s];
+		const char *p =
+			sb_palette_key(st->method, st->policy, st->optimizer);
 		bool seen = false;
 		for (size_t j = 0; !seen && j < agg->n_policies; j++)
 			seen = !strcmp(agg->policies[j], p);
@@ -491,10 +493,19 @@ static const unsigned colors[] = {
 };
 #define N_COLORS (sizeof colors / sizeof colors[0])
 
-unsigned sb_palette_color(const struct sb_aggregate *agg, const char *policy)
+const char *sb_palette_key(const char *method, const char *policy,
+			   const char *optimizer)
+{
+	size_t np = strlen(policy);
+	bool plain = !strncmp(method, policy, np) && method[np] == '+' &&
+		     !strcmp(method + np + 1, optimizer);
+	return plain ? policy : method;
+}
+
+unsigned sb_palette_color(const struct sb_aggregate *agg, const char *key)
 {
 	for (size_t p = 0; p < agg->n_policies; p++)
-		if (!strcmp(agg->policies[p], policy))
+		if (!strcmp(agg->policies[p], key))
 			return colors[p % N_COLORS];
 	return colors[N_COLORS - 1];
 }

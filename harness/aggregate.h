@@ -107,10 +107,15 @@ int sb_aggregate_series_mean(const struct sb_aggregate *agg, size_t run,
 /* Bytes with a binary unit: "512 B", "66.0 KiB", "3.21 MiB"; "-" for NaN. */
 void sb_format_bytes(double bytes, char *buf, size_t size);
 
-/* The colour of a policy, 0xRRGGBB: a fixed palette in the order dense,
- * topk_batch, topk_first, random, fixed_layers, then the file's other
- * policies in name order. */
-unsigned sb_palette_color(const struct sb_aggregate *agg, const char *policy);
+/* What a method is coloured by: its policy, or for a method with a name of
+ * its own (a reference such as `scratch`) that name, so that it is not
+ * drawn like the fine-tuned runs of its policy. */
+const char *sb_palette_key(const char *method, const char *policy,
+			   const char *optimizer);
+/* The colour of a key, 0xRRGGBB: a fixed palette in the order dense,
+ * topk_batch, topk_first, random, fixed_layers, then the file's other keys
+ * in name order. */
+unsigned sb_palette_color(const struct sb_aggregate *agg, const char *key);
 /* The gnuplot point type of an optimizer: dense_adam, sparse_adam, sgd,
  * then others in a fixed cycle. */
 int sb_palette_point(const char *optimizer);

@@ -183,7 +183,8 @@ static void line_clauses(FILE *plot, const struct sb_aggregate *agg,
 			 const struct sb_band *band)
 {
 	const struct sb_agg_setting *st = &agg->settings[s];
-	unsigned rgb = sb_palette_color(agg, st->policy);
+	unsigned rgb = sb_palette_color(
+		agg, sb_palette_key(st->method, st->policy, st->optimizer));
 	size_t every = band->n > 8 ? band->n / 8 : 1;
 	const char *sep = block ? ", \\\n     " : "plot ";
 	const char *file = block ? "''" : NULL;
@@ -329,7 +330,7 @@ static int fig_grad_info(const struct sb_fig_ctx *ctx, const char **why,
 		.group = "steps", .column = "retained",
 		.oracle = "oracle_retained", .map = SB_SERIES_ONE_MINUS,
 		.value = "lost",
-		.ylabel = "gradient energy share lost, 1 - retained",
+		.ylabel = "energy share lost (1 - retained)",
 		.log_ok = true,
 		.why_empty = "no run measured retained",
 	};
@@ -459,7 +460,9 @@ static int fig_density(const struct sb_fig_ctx *ctx, const char **why,
 			      "pt %d ps 1.3*P title ", block ? ", \\\n     "
 							   : "plot ",
 			block, yscale, yscale,
-			sb_palette_color(agg, me->policy),
+			sb_palette_color(agg, sb_palette_key(me->method,
+							     me->policy,
+							     me->optimizer)),
 			sb_palette_point(me->optimizer));
 		sb_fig_quote(plot, me->method);
 		block++;

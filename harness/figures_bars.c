@@ -116,7 +116,9 @@ int sb_fig_time(const struct sb_fig_ctx *ctx, const char **why,
 		fputc(' ', dat);
 		sb_fig_num(dat, total);
 		fprintf(dat, " %zu %u ", n_used[b],
-			sb_palette_color(agg, st->policy));
+			sb_palette_color(agg, sb_palette_key(st->method,
+							     st->policy,
+							     st->optimizer)));
 		sb_fig_quote(dat, st->method);
 		fputc(' ', dat);
 		sb_fig_quote(dat, st->setting);
