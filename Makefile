@@ -5,7 +5,8 @@
 CC      ?= cc
 PKGS    := openblas hdf5 yaml-0.1 cmocka
 DEBS    := libopenblas-dev libhdf5-dev libyaml-dev libcmocka-dev pkg-config \
-           zlib1g-dev gnuplot-nox fortunes fortunes-de dataset-fashion-mnist
+           zlib1g-dev gnuplot-nox fortunes fortunes-de dataset-fashion-mnist \
+           hdf5-tools python3-h5py
 FAMILIES := policies optimizers datasets models
 
 ifeq ($(SANITIZE),1)

@@ -485,6 +485,53 @@ static void test_every_policy_with_every_optimizer(void **state)
 	sb_results_view_release(&v);
 }
 
+/* Anyone can read the file with the standard tools: h5dump, and h5py
+ * (Debian's python3-h5py, under the system Python). */
+static void test_h5dump_and_h5py_read_the_file(void **state)
+{
+	(void)state;
+	assert_int_equal(sh("h5dump -A tiny.h5"), 0);
+	char *out = slurp("out", NULL);
+	assert_non_null(strstr(out, "GROUP \"runs\""));
+	assert_non_null(strstr(out, "ATTRIBUTE \"spec\""));
+	assert_non_null(strstr(out, "\"completed\""));
+	free(out);
+	write_file("read.py",
+		   "import h5py, math\n"
+		   "f = h5py.File('tiny.h5', 'r')\n"
+		   "run = f['runs']['topk_batch+sparse_adam,seed=1']\n"
+		   "loss = run['steps']['loss'][:]\n"
+		   "print(len(loss), repr(float(loss.sum())),\n"
+		   "      run.attrs['status'], run['steps']['loss'].attrs['units'],\n"
+		   "      len(run['evals']['val_loss'][:]), f.attrs['experiment'])\n");
+	assert_int_equal(sh("/usr/bin/python3 read.py"), 0);
+	out = slurp("out", NULL);
+	struct sb_results_view v;
+	load(&v, "tiny.h5");
+	size_t n;
+	double *loss = series(&v, find_run(&v, "topk_batch+sparse_adam", 1),
+			      "steps", "loss", &n);
+	double sum = 0;
+	for (size_t i = 0; i < n; i++)
+		sum += loss[i];
+	/* h5py sums the same doubles; numpy's pairwise summation may differ
+	 * from this sequential sum in the last bits only */
+	int len, evals;
+	double py_sum;
+	char status[32], units[32], name[32];
+	assert_int_equal(sscanf(out, "%d %lf %31s %31s %d %31s", &len,
+				&py_sum, status, units, &evals, name), 6);
+	assert_int_equal(len, 20);
+	assert_true(fabs(py_sum - sum) <= 1e-12 * fabs(sum));
+	assert_string_equal(status, "completed");
+	assert_string_equal(units, "nats");
+	assert_int_equal(evals, 5);
+	assert_string_equal(name, "tiny");
+	free(loss);
+	free(out);
+	sb_results_view_release(&v);
+}
+
 static void test_informational_commands(void **state)
 {
 	(void)state;
@@ -525,6 +572,7 @@ int main(void)
 		cmocka_unit_test(test_divergence_is_marked_and_the_sweep_goes_on),
 		cmocka_unit_test(test_killed_run_keeps_flushed_rows),
 		cmocka_unit_test(test_every_policy_with_every_optimizer),
+		cmocka_unit_test(test_h5dump_and_h5py_read_the_file),
 		cmocka_unit_test(test_informational_commands),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
