@@ -1,54 +1,31 @@
 /* test_checkpoint.c - HDF5 checkpoints (harness/checkpoint.c): the file's
  * attributes and datasets, an exact round trip, fresh tensors, and clear
  * errors for other models, other files, damaged and truncated files. */
-#define _XOPEN_SOURCE 700 /* nftw */
-#include "sb.h"
-#include "util.h"
-#include "checkpoint.h"
+#include "support.h"
 
 #include <dirent.h>
-#include <ftw.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <cmocka.h>
 #include <hdf5.h>
 
-static char dir[64];
+#include "sb.h"
+#include "util.h"
+#include "checkpoint.h"
 
-static int remove_entry(const char *path, const struct stat *st, int flag,
-			struct FTW *ftw)
-{
-	(void)st, (void)flag, (void)ftw;
-	return remove(path);
-}
+static char dir[64];
 
 static int setup(void **state)
 {
 	(void)state;
-	strcpy(dir, "/tmp/sb_test_checkpoint_XXXXXX");
-	return mkdtemp(dir) ? 0 : -1;
+	return sb_test_tmpdir(dir, sizeof dir, "test_checkpoint");
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	return nftw(dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
-}
-
-static char *path_in_dir(const char *name)
-{
-	return sb_asprintf("%s/%s", dir, name);
-}
-
-static void assert_error(const struct sb_error *err, const char *part)
-{
-	if (!strstr(err->msg, part))
-		fail_msg("error '%s' lacks '%s'", err->msg, part);
+	return sb_test_rmtree(dir);
 }
 
 /* A small model: an embedding, one block's weight, a norm and a head. */
@@ -76,7 +53,7 @@ static char *save_model(const char *name)
 {
 	float params[75];
 	fill(params, 75);
-	char *path = path_in_dir(name);
+	char *path = sb_test_path(dir, name);
 	struct sb_error err = {{0}};
 	assert_int_equal(sb_checkpoint_save(path, "gpt", "model: gpt\n",
 					    &layout, params, &err), 0);
@@ -177,7 +154,7 @@ static void test_long_config(void **state)
 	config[n] = '\0';
 	float params[75];
 	fill(params, 75);
-	char *path = path_in_dir("model.h5");
+	char *path = sb_test_path(dir, "model.h5");
 	struct sb_error err = {{0}};
 	assert_int_equal(sb_checkpoint_save(path, "gpt", config, &layout,
 					    params, &err), 0);
@@ -286,7 +263,7 @@ static void test_not_a_checkpoint(void **state)
 	(void)state;
 	float loaded[75];
 	struct sb_error err = {{0}};
-	char *path = path_in_dir("notes.txt");
+	char *path = sb_test_path(dir, "notes.txt");
 	const char text[] = "model: gpt\nlayers: 4\n";
 	write_bytes(path, text, sizeof text - 1);
 	assert_int_equal(sb_checkpoint_load(path, &layout, loaded, NULL, 0,
@@ -296,14 +273,14 @@ static void test_not_a_checkpoint(void **state)
 		     "(regenerate it by running its spec)");
 	free(path);
 
-	path = path_in_dir("empty.h5");
+	path = sb_test_path(dir, "empty.h5");
 	write_bytes(path, "", 0);
 	assert_int_equal(sb_checkpoint_load(path, &layout, loaded, NULL, 0,
 					    &err), -1);
 	assert_error(&err, "neither an HDF5 checkpoint");
 	free(path);
 
-	path = path_in_dir("absent.h5");
+	path = sb_test_path(dir, "absent.h5");
 	assert_int_equal(sb_checkpoint_load(path, &layout, loaded, NULL, 0,
 					    &err), -1);
 	assert_error(&err, path);
@@ -311,7 +288,7 @@ static void test_not_a_checkpoint(void **state)
 	free(path);
 
 	/* an HDF5 file of something else */
-	path = path_in_dir("other.h5");
+	path = sb_test_path(dir, "other.h5");
 	hid_t file = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
 	H5Fclose(file);
 	assert_int_equal(sb_checkpoint_load(path, &layout, loaded, NULL, 0,
@@ -367,7 +344,7 @@ static void test_unwritable_destination(void **state)
 	(void)state;
 	float params[75];
 	fill(params, 75);
-	char *path = path_in_dir("no/such/dir/model.h5");
+	char *path = sb_test_path(dir, "no/such/dir/model.h5");
 	struct sb_error err = {{0}};
 	assert_int_equal(sb_checkpoint_save(path, "gpt", "", &layout, params,
 					    &err), -1);

@@ -1,14 +1,8 @@
 /* test_claims.c - sb_claims on results files written with the real writer,
  * each built so that every claim's verdict is known by hand: SUPPORTED,
  * REFUTED and MIXED, and "not measured here" when the runs are missing. */
-#define _XOPEN_SOURCE 700 /* nftw, open_memstream */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "support.h"
 
-#include <ftw.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -100,9 +94,17 @@ static const char lm_config[] = "dataset: {name: fortunes, task: lm}\n"
 static const char cls_config[] = "dataset: {name: fashion_mnist}\n"
 				 "model: {name: mlp}\n";
 
-/* The summary attributes the run loop writes at the end of a run. */
-static void write_summary(struct sb_run_log *log, const struct fix_run *r,
-			  bool loss, bool with_test)
+/* The runs of one file: classification or language modelling, with or
+ * without a test metric. */
+struct written {
+	const struct fix_run *runs;
+	bool loss, with_test;
+};
+
+/* The summary attributes the run loop writes at the end of a run; NaN
+ * ones are left out. */
+static void add_summary(struct sb_test_run *out, const struct fix_run *r,
+			bool loss, bool with_test)
 {
 	const struct {
 		const char *name;
@@ -126,58 +128,37 @@ static void write_summary(struct sb_run_log *log, const struct fix_run *r,
 		{"norm_share_gaussian_rest_p1", r->share ? r->gauss : NAN},
 	};
 
-	sb_run_log_attr_str(log, "task", loss ? "lm" : "vector_classify");
+	sb_test_run_attr_str(out, "task", loss ? "lm" : "vector_classify");
 	for (size_t a = 0; a < sizeof attrs / sizeof attrs[0]; a++)
 		if (!isnan(attrs[a].value))
-			sb_run_log_attr(log, attrs[a].name, attrs[a].value,
-					NULL);
+			sb_test_run_attr(out, attrs[a].name, attrs[a].value,
+					 NULL);
 }
 
-static void write_file(const char *path, const struct fix_run *runs, size_t n,
-		       bool loss, bool with_test)
+/* The run as the run loop logs it: a row every step, an evaluation before
+ * training and one at the end, and the summary unless it is running. */
+static void describe(const void *ctx, size_t i, struct sb_test_run *out)
 {
-	struct sb_spec spec = {
-		.path = (char *)"claims_fixture.yaml",
-		.text = (char *)"name: claims_fixture\n",
-		.name = (char *)"claims_fixture",
-	};
-	struct sb_results *res;
-	struct sb_error err;
+	const struct written *w = ctx;
+	const struct fix_run *r = &w->runs[i];
 
-	remove(path);
-	assert_int_equal(sb_results_open(&res, path, &spec, false, &err), 0);
-	for (size_t i = 0; i < n; i++) {
-		const struct fix_run *r = &runs[i];
-		struct sb_policy pol = {.name = r->policy};
-		struct sb_optimizer opt = {.name = r->optimizer};
-		char *id = sb_asprintf("%s,seed=%u", r->method, r->seed);
-		struct sb_run_cfg cfg = {
-			.id = id, .method = (char *)r->method,
-			.setting = (char *)"", .policy = &pol,
-			.optimizer = &opt, .seed = r->seed,
-			.config_yaml = (char *)(loss ? lm_config : cls_config),
+	*out = (struct sb_test_run){
+		.method = r->method, .setting = "", .policy = r->policy,
+		.optimizer = r->optimizer, .seed = r->seed,
+		.status = r->status, .n_steps = N_STEPS, .n_evals = 2,
+		.config_yaml = w->loss ? lm_config : cls_config,
+	};
+	for (size_t t = 0; t < N_STEPS; t++)
+		out->steps[t] = (struct sb_step_row){
+			.step = (double)t + 1, .retained = r->retained,
+			.churn = r->churn, .t_update = r->t_update,
 		};
-		struct sb_run_log *log;
-		assert_int_equal(sb_results_run_begin(res, &cfg, &log, &err),
-				 0);
-		for (size_t t = 0; t < N_STEPS; t++) {
-			struct sb_step_row row = {
-				.step = (double)t + 1, .retained = r->retained,
-				.churn = r->churn, .t_update = r->t_update,
-			};
-			sb_run_log_step(log, &row);
-		}
-		struct sb_eval_row ev0 = {0, r->start ? r->start : NAN, NAN, 0};
-		struct sb_eval_row ev = {N_STEPS, loss ? r->val : NAN,
-					 loss ? NAN : r->val, 0};
-		sb_run_log_eval(log, &ev0);
-		sb_run_log_eval(log, &ev);
-		if (r->status != SB_STATUS_RUNNING)
-			write_summary(log, r, loss, with_test);
-		assert_int_equal(sb_run_log_end(log, r->status, &err), 0);
-		free(id);
-	}
-	assert_int_equal(sb_results_close(res, &err), 0);
+	out->evals[0] = (struct sb_eval_row){0, r->start ? r->start : NAN,
+					     NAN, 0};
+	out->evals[1] = (struct sb_eval_row){N_STEPS, w->loss ? r->val : NAN,
+					     w->loss ? NAN : r->val, 0};
+	if (r->status != SB_STATUS_RUNNING)
+		add_summary(out, r, w->loss, w->with_test);
 }
 
 /* ---- fixture: a temporary directory ---- */
@@ -191,26 +172,16 @@ struct fixture {
 static int setup(void **state)
 {
 	struct fixture *fx = sb_calloc(1, sizeof *fx);
-	snprintf(fx->dir, sizeof fx->dir, "/tmp/sb_claims_XXXXXX");
-	assert_non_null(mkdtemp(fx->dir));
-	fx->h5 = sb_asprintf("%s/claims_fixture.h5", fx->dir);
+	assert_int_equal(sb_test_tmpdir(fx->dir, sizeof fx->dir, "claims"), 0);
+	fx->h5 = sb_test_path(fx->dir, "claims_fixture.h5");
 	*state = fx;
 	return 0;
-}
-
-static int remove_entry(const char *path, const struct stat *st, int flag,
-			struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
 }
 
 static int teardown(void **state)
 {
 	struct fixture *fx = *state;
-	nftw(fx->dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+	sb_test_rmtree(fx->dir);
 	free(fx->text);
 	free(fx->h5);
 	free(fx);
@@ -221,10 +192,11 @@ static int teardown(void **state)
 static const char *claims_of(struct fixture *fx, const struct fix_run *runs,
 			     size_t n, bool loss, bool with_test)
 {
+	const struct written w = {runs, loss, with_test};
 	size_t len = 0;
 	struct sb_error err = {""};
 
-	write_file(fx->h5, runs, n, loss, with_test);
+	sb_test_results_write(fx->h5, "claims_fixture", describe, &w, n);
 	free(fx->text);
 	fx->text = NULL;
 	FILE *out = open_memstream(&fx->text, &len);
@@ -430,7 +402,7 @@ static void test_missing_file(void **state)
 {
 	struct fixture *fx = *state;
 	struct sb_error err = {""};
-	char *missing = sb_asprintf("%s/none.h5", fx->dir);
+	char *missing = sb_test_path(fx->dir, "none.h5");
 
 	assert_int_equal(sb_claims(missing, stdout, &err), -1);
 	assert_non_null(strstr(err.msg, "none.h5"));

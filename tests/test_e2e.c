@@ -2,10 +2,7 @@
  * its HDF5 contents, reproducibility, bad input, resume, divergence, a
  * killed run, and the informational commands. SB_BIN names the binary. */
 #define _POSIX_C_SOURCE 200809L
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <cmocka.h>
+#include "support.h"
 
 #include "results.h"
 #include "util.h"
@@ -37,23 +34,13 @@ static int sh(const char *fmt, ...)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
+/* A file of tmpdir, or NULL. */
 static char *slurp(const char *name, size_t *len)
 {
-	char path[512];
-	snprintf(path, sizeof path, "%s/%s", tmpdir, name);
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	long n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	char *buf = sb_malloc((size_t)n + 1);
-	size_t got = fread(buf, 1, (size_t)n, f);
-	buf[got] = '\0';
-	fclose(f);
-	if (len)
-		*len = got;
-	return buf;
+	char *path = sb_test_path(tmpdir, name);
+	char *text = sb_test_read_file(path, len);
+	free(path);
+	return text;
 }
 
 static void write_file(const char *name, const char *text)
@@ -123,8 +110,7 @@ static int setup(void **state)
 	}
 	if (!getcwd(repo, sizeof repo))
 		return -1;
-	snprintf(tmpdir, sizeof tmpdir, "/tmp/sb_e2e_XXXXXX");
-	if (!mkdtemp(tmpdir))
+	if (sb_test_tmpdir(tmpdir, sizeof tmpdir, "e2e"))
 		return -1;
 	write_file("tiny.yaml", tiny_spec);
 	return sh("'%s' run tiny.yaml -o tiny.h5 --quiet", bin) == 0 ? 0 : -1;
@@ -133,9 +119,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	char cmd[512];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-	return system(cmd) == 0 ? 0 : -1;
+	return sb_test_rmtree(tmpdir);
 }
 
 static size_t find_run(const struct sb_results_view *view, const char *method,

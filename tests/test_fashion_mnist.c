@@ -1,11 +1,7 @@
 /* test_fashion_mnist.c - the fashion_mnist dataset (datasets/fashion_mnist.c)
  * on the real files of the Debian package dataset-fashion-mnist, and on
  * corrupt copies written into a temporary directory. */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "support.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -329,23 +325,20 @@ struct corrupt_dir {
 
 static void corrupt_dir_make(struct corrupt_dir *c)
 {
-	snprintf(c->dir, sizeof c->dir, "/tmp/sb_fmnist_XXXXXX");
-	assert_non_null(mkdtemp(c->dir));
+	assert_int_equal(sb_test_tmpdir(c->dir, sizeof c->dir, "fmnist"), 0);
 	for (int f = 0; f < 4; f++) {
 		char real[128];
 		snprintf(real, sizeof real, "%s/%s", REAL_DIR, files[f]);
-		c->path[f] = sb_asprintf("%s/%s", c->dir, files[f]);
+		c->path[f] = sb_test_path(c->dir, files[f]);
 		assert_int_equal(symlink(real, c->path[f]), 0);
 	}
 }
 
 static void corrupt_dir_remove(struct corrupt_dir *c)
 {
-	for (int f = 0; f < 4; f++) {
-		unlink(c->path[f]);
+	sb_test_rmtree(c->dir);
+	for (int f = 0; f < 4; f++)
 		free(c->path[f]);
-	}
-	rmdir(c->dir);
 }
 
 /* Replaces file f by a gzip stream of the given bytes. */

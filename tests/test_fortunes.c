@@ -1,19 +1,15 @@
 /* test_fortunes.c - the fortunes dataset (datasets/fortunes.c) on the real
  * Debian fortunes and fortunes-de files, and on small cookie files written
  * to a temporary folder for the duplicate rules. */
-#define _XOPEN_SOURCE 700 /* nftw */
-#include "sb.h"
-#include "util.h"
+#include "support.h"
 
-#include <ftw.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <cmocka.h>
+
+#include "sb.h"
+#include "util.h"
 
 extern const struct sb_dataset sb_dataset_fortunes;
 
@@ -24,30 +20,16 @@ extern const struct sb_dataset sb_dataset_fortunes;
 
 static char dir[64];
 
-static int remove_entry(const char *path, const struct stat *st, int flag,
-			struct FTW *ftw)
-{
-	(void)st, (void)flag, (void)ftw;
-	return remove(path);
-}
-
 static int setup(void **state)
 {
 	(void)state;
-	strcpy(dir, "/tmp/sb_test_fortunes_XXXXXX");
-	return mkdtemp(dir) ? 0 : -1;
+	return sb_test_tmpdir(dir, sizeof dir, "test_fortunes");
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	return nftw(dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
-}
-
-static void assert_error(const struct sb_error *err, const char *part)
-{
-	if (!strstr(err->msg, part))
-		fail_msg("error '%s' lacks '%s'", err->msg, part);
+	return sb_test_rmtree(dir);
 }
 
 /* ---- an opened dataset ------------------------------------------------ */
@@ -144,20 +126,6 @@ static enum sb_split split_rule(const char *text, size_t len)
 	return b < 50 ? SB_TEST : b < 100 ? SB_VAL : SB_TRAIN;
 }
 
-static char *read_file(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	assert_non_null(f);
-	fseek(f, 0, SEEK_END);
-	*len = (size_t)ftell(f);
-	rewind(f);
-	char *buf = sb_malloc(*len + 1);
-	assert_int_equal(fread(buf, 1, *len, f), *len);
-	buf[*len] = '\0';
-	fclose(f);
-	return buf;
-}
-
 /* ---- the real packages ------------------------------------------------ */
 
 struct text_key {
@@ -222,7 +190,8 @@ static void test_first_entry_opens_its_stream(void **state)
 {
 	(void)state;
 	size_t len;
-	char *file = read_file(SYSTEM_DIR "/science.u8", &len);
+	char *file = sb_test_read_file(SYSTEM_DIR "/science.u8", &len);
+	assert_non_null(file);
 	char *end = strstr(file, "\n%\n");
 	assert_non_null(end);
 	while (end > file && (end[-1] == ' ' || end[-1] == '\t'))
@@ -259,7 +228,9 @@ static void check_labels(const char *categories, const char *first,
 	size_t len;
 	char *path[2] = {sb_asprintf(SYSTEM_DIR "/%s.u8", first),
 			 sb_asprintf(SYSTEM_DIR "/%s.u8", second)};
-	char *files[2] = {read_file(path[0], &len), read_file(path[1], &len)};
+	char *files[2] = {sb_test_read_file(path[0], &len),
+			  sb_test_read_file(path[1], &len)};
+	assert_true(files[0] && files[1]);
 	counts[0] = counts[1] = 0;
 	for (int s = 0; s < 3; s++)
 		for (size_t r = 0; r < f.info.n_examples[s]; r++) {
@@ -439,7 +410,7 @@ static void test_exclude_categories(void **state)
 
 static void write_text(const char *name, const char *text)
 {
-	char *path = sb_asprintf("%s/%s", dir, name);
+	char *path = sb_test_path(dir, name);
 	FILE *f = fopen(path, "w");
 	assert_non_null(f);
 	fputs(text, f);

@@ -2,11 +2,7 @@
  * initialisation, the gradient of every tensor against central finite
  * differences of the loss for both heads, determinism, learning a repeating
  * sequence, and the configuration errors. */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "support.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -19,13 +15,6 @@
 extern const struct sb_model sb_model_gpt;
 
 /* ---- fixtures ---------------------------------------------------------- */
-
-struct fixture {
-	void *priv;
-	struct sb_layout layout;
-	struct sb_data_info info;
-	float *params, *grad;
-};
 
 struct config {
 	const char *head;
@@ -46,13 +35,11 @@ static struct sb_data_info token_data(enum sb_task task, size_t vocab,
 	return info;
 }
 
-static int model_open(struct fixture *f, const struct config *c,
+static int model_open(struct sb_test_model *f, const struct config *c,
 		      const struct sb_data_info *info, size_t max_batch,
 		      struct sb_error *err)
 {
 	struct sb_values cfg;
-	memset(f, 0, sizeof *f);
-	f->info = *info;
 	assert_int_equal(sb_values_defaults(&cfg, sb_model_gpt.params, err), 0);
 	if (c->head)
 		assert_int_equal(sb_values_set(&cfg, "head", c->head, err), 0);
@@ -67,33 +54,10 @@ static int model_open(struct fixture *f, const struct config *c,
 					       c->block_size, err), 0);
 	if (c->vocab)
 		assert_int_equal(sb_values_set(&cfg, "vocab", c->vocab, err), 0);
-	f->priv = sb_calloc(1, sb_model_gpt.priv_size);
-	int rc = sb_model_gpt.init(f->priv, &cfg, &f->info, max_batch,
-				   &f->layout, err);
+	int rc = sb_test_model_open(f, &sb_model_gpt, &cfg, info, max_batch,
+				    err);
 	sb_values_release(&cfg);
-	if (rc == 0) {
-		f->params = sb_calloc(f->layout.n_params, sizeof *f->params);
-		f->grad = sb_calloc(f->layout.n_params, sizeof *f->grad);
-	}
 	return rc;
-}
-
-static void model_close(struct fixture *f)
-{
-	sb_model_gpt.release(f->priv);
-	free(f->priv);
-	free(f->params);
-	free(f->grad);
-}
-
-static const struct sb_tensor *tensor(const struct sb_layout *layout,
-				      const char *name)
-{
-	for (size_t i = 0; i < layout->n_tensors; i++)
-		if (!strcmp(layout->tensors[i].name, name))
-			return &layout->tensors[i];
-	fail_msg("no tensor '%s'", name);
-	return NULL;
 }
 
 static void batch_alloc(struct sb_batch *b, size_t n, size_t seq_len)
@@ -132,20 +96,13 @@ static void lm_batch(struct sb_batch *b, size_t n, size_t T, size_t V,
 /* The parameters of a fresh model, moved away from the initial point so
  * that every tensor (norm gains, biases, the head) has a sizeable and
  * distinctive gradient. */
-static void perturbed_params(struct fixture *f, uint64_t seed)
+static void perturbed_params(struct sb_test_model *f, uint64_t seed)
 {
 	struct sb_rng rng;
 	sb_model_gpt.init_params(f->priv, f->params, seed);
 	sb_rng_seed(&rng, seed + 1);
 	for (size_t i = 0; i < f->layout.n_params; i++)
 		f->params[i] += 0.3f * (float)sb_rng_normal(&rng);
-}
-
-static double mean_loss(struct fixture *f, const struct sb_batch *b)
-{
-	struct sb_eval ev;
-	sb_model_gpt.forward(f->priv, f->params, b, &ev);
-	return ev.loss_sum / ev.count;
 }
 
 /* Every component of every tensor against the central difference of the
@@ -159,13 +116,13 @@ static double mean_loss(struct fixture *f, const struct sb_batch *b)
 #define MODEL_ATOL 1e-3
 #define MODEL_RTOL 3e-2
 
-static void check_model_grad(struct fixture *f, const struct sb_batch *b)
+static void check_model_grad(struct sb_test_model *f, const struct sb_batch *b)
 {
 	double worst = 0.0;
 	size_t nonzero = 0;
 
 	memset(f->grad, 0, f->layout.n_params * sizeof *f->grad);
-	mean_loss(f, b);
+	sb_test_model_loss(f, b);
 	sb_model_gpt.backward(f->priv, f->params, f->grad);
 	for (size_t ti = 0; ti < f->layout.n_tensors; ti++) {
 		const struct sb_tensor *t = &f->layout.tensors[ti];
@@ -173,9 +130,9 @@ static void check_model_grad(struct fixture *f, const struct sb_batch *b)
 			size_t i = t->offset + j;
 			float keep = f->params[i];
 			f->params[i] = keep + MODEL_H;
-			double up = mean_loss(f, b);
+			double up = sb_test_model_loss(f, b);
 			f->params[i] = keep - MODEL_H;
-			double down = mean_loss(f, b);
+			double down = sb_test_model_loss(f, b);
 			f->params[i] = keep;
 			double step = (double)(keep + MODEL_H) -
 				      (double)(keep - MODEL_H);
@@ -200,7 +157,7 @@ static void check_model_grad(struct fixture *f, const struct sb_batch *b)
 static void test_default_param_count(void **state)
 {
 	(void)state;
-	struct fixture f;
+	struct sb_test_model f;
 	struct sb_error err;
 	struct sb_data_info info = token_data(SB_TASK_LM, 256, 128, 0);
 	const struct config defaults = {0};
@@ -209,13 +166,13 @@ static void test_default_param_count(void **state)
 	assert_int_equal(f.layout.n_params, 842496);
 	assert_int_equal(f.layout.n_tensors, 2 + 4 * 12 + 2);
 	assert_int_equal(f.layout.n_layers, 4);
-	model_close(&f);
+	sb_test_model_close(&f);
 }
 
 static void test_tensor_table(void **state)
 {
 	(void)state;
-	struct fixture f;
+	struct sb_test_model f;
 	struct sb_error err;
 	struct sb_data_info info = token_data(SB_TASK_SEQ_CLASSIFY, 11, 6, 3);
 	struct config c = tiny;
@@ -257,8 +214,8 @@ static void test_tensor_table(void **state)
 		assert_string_equal(lay->tensors[26 + i].name, tail[i]);
 		assert_int_equal(lay->tensors[26 + i].layer, SB_LAYER_NONE);
 	}
-	assert_int_equal(tensor(lay, "cls.weight")->shape[0], 3);
-	assert_int_equal(tensor(lay, "cls.weight")->shape[1], 8);
+	assert_int_equal(sb_test_tensor(lay, "cls.weight")->shape[0], 3);
+	assert_int_equal(sb_test_tensor(lay, "cls.weight")->shape[1], 8);
 	assert_int_equal(lay->tensors[0].layer, SB_LAYER_NONE);
 	/* contiguous, in order, covering every parameter */
 	size_t off = 0;
@@ -267,21 +224,21 @@ static void test_tensor_table(void **state)
 		off += lay->tensors[i].size;
 	}
 	assert_int_equal(off, lay->n_params);
-	model_close(&f);
+	sb_test_model_close(&f);
 }
 
 static void test_vocab_param_widens_embedding(void **state)
 {
 	(void)state;
-	struct fixture f;
+	struct sb_test_model f;
 	struct sb_error err;
 	struct sb_data_info info = token_data(SB_TASK_LM, 11, 6, 0);
 	struct config c = tiny;
 	c.vocab = "16";
 
 	assert_int_equal(model_open(&f, &c, &info, 1, &err), 0);
-	assert_int_equal(tensor(&f.layout, "wte.weight")->shape[0], 16);
-	model_close(&f);
+	assert_int_equal(sb_test_tensor(&f.layout, "wte.weight")->shape[0], 16);
+	sb_test_model_close(&f);
 }
 
 /* ---- initialisation ---------------------------------------------------- */
@@ -289,7 +246,7 @@ static void test_vocab_param_widens_embedding(void **state)
 static void test_init_scheme(void **state)
 {
 	(void)state;
-	struct fixture f;
+	struct sb_test_model f;
 	struct sb_error err;
 	struct sb_data_info info = token_data(SB_TASK_LM, 256, 128, 0);
 	const struct config defaults = {0};
@@ -320,32 +277,25 @@ static void test_init_scheme(void **state)
 		assert_float_equal(sd, want, 0.05 * want);
 		assert_float_equal(sum / (double)t->size, 0.0, 0.1 * want);
 	}
-	model_close(&f);
+	sb_test_model_close(&f);
 }
 
 static void test_init_reproducible(void **state)
 {
 	(void)state;
-	struct fixture f;
+	struct sb_test_model f;
 	struct sb_error err;
 	struct sb_data_info info = token_data(SB_TASK_LM, 11, 6, 0);
 
 	assert_int_equal(model_open(&f, &tiny, &info, 3, &err), 0);
-	size_t n = f.layout.n_params;
-	float *again = sb_malloc(n * sizeof *again);
-	sb_model_gpt.init_params(f.priv, f.params, 42);
-	sb_model_gpt.init_params(f.priv, again, 42);
-	assert_memory_equal(f.params, again, n * sizeof *again);
-	sb_model_gpt.init_params(f.priv, again, 43);
-	assert_memory_not_equal(f.params, again, n * sizeof *again);
-	free(again);
-	model_close(&f);
+	sb_test_model_check_init(&f);
+	sb_test_model_close(&f);
 }
 
 static void test_fresh_loss_is_log_vocab(void **state)
 {
 	(void)state;
-	struct fixture f;
+	struct sb_test_model f;
 	struct sb_error err;
 	struct sb_batch b;
 	struct sb_data_info info = token_data(SB_TASK_LM, 256, 128, 0);
@@ -357,10 +307,10 @@ static void test_fresh_loss_is_log_vocab(void **state)
 	/* logits are ln_f outputs (unit variance) against wte rows of std
 	 * 0.02 over C = 128: std 0.23, which raises the expected loss above
 	 * ln V by about var/2 = 0.026; 0.06 allows twice that */
-	double loss = mean_loss(&f, &b);
+	double loss = sb_test_model_loss(&f, &b);
 	assert_float_equal(loss, log(256.0), 0.06);
 	batch_release(&b);
-	model_close(&f);
+	sb_test_model_close(&f);
 }
 
 /* ---- gradients --------------------------------------------------------- */
@@ -368,7 +318,7 @@ static void test_fresh_loss_is_log_vocab(void **state)
 static void test_grad_lm(void **state)
 {
 	(void)state;
-	struct fixture f;
+	struct sb_test_model f;
 	struct sb_error err;
 	struct sb_batch b;
 	struct sb_data_info info = token_data(SB_TASK_LM, 11, 6, 0);
@@ -378,7 +328,7 @@ static void test_grad_lm(void **state)
 	lm_batch(&b, 3, 6, 11, 12);
 	check_model_grad(&f, &b);
 	batch_release(&b);
-	model_close(&f);
+	sb_test_model_close(&f);
 }
 
 /* Rows of lengths 6, 3 and 1 whose padding holds tokens outside the
@@ -401,7 +351,7 @@ static void classify_batch(struct sb_batch *b, uint64_t seed)
 static void test_grad_classify(void **state)
 {
 	(void)state;
-	struct fixture f;
+	struct sb_test_model f;
 	struct sb_error err;
 	struct sb_batch b;
 	struct sb_data_info info = token_data(SB_TASK_SEQ_CLASSIFY, 11, 6, 3);
@@ -413,13 +363,13 @@ static void test_grad_classify(void **state)
 	classify_batch(&b, 22);
 	check_model_grad(&f, &b);
 	batch_release(&b);
-	model_close(&f);
+	sb_test_model_close(&f);
 }
 
 static void test_classify_ignores_padding(void **state)
 {
 	(void)state;
-	struct fixture f;
+	struct sb_test_model f;
 	struct sb_error err;
 	struct sb_batch b;
 	struct sb_eval ev1, ev2;
@@ -437,7 +387,7 @@ static void test_classify_ignores_padding(void **state)
 	assert_memory_equal(&ev1, &ev2, sizeof ev1);
 	assert_true(ev1.count == 3.0);
 	batch_release(&b);
-	model_close(&f);
+	sb_test_model_close(&f);
 }
 
 /* ---- the whole model against a plain reference ------------------------- */
@@ -445,11 +395,11 @@ static void test_classify_ignores_padding(void **state)
 /* GPT-2 written out position by position in double from the definition:
  * the reference for the composition (pre-norm order, head layout, tied
  * head) that the per-kernel tests cannot see. x is [T,C] scratch. */
-static const float *P(const struct fixture *f, const char *fmt, size_t l)
+static const float *P(const struct sb_test_model *f, const char *fmt, size_t l)
 {
 	char name[64];
 	snprintf(name, sizeof name, fmt, l);
-	return f->params + tensor(&f->layout, name)->offset;
+	return sb_test_params(f, name);
 }
 
 static void ref_layernorm(double *out, const double *x, const float *w,
@@ -474,9 +424,9 @@ static void ref_linear(double *out, const double *x, const float *w,
 	}
 }
 
-static double ref_lm_loss_sum(const struct fixture *f, const int32_t *tokens,
-			      const int32_t *targets, size_t L, size_t NH,
-			      size_t C, size_t T, size_t V)
+static double ref_lm_loss_sum(const struct sb_test_model *f,
+			      const int32_t *tokens, const int32_t *targets,
+			      size_t L, size_t NH, size_t C, size_t T, size_t V)
 {
 	const size_t hs = C / NH;
 	double *x = calloc(T * C, sizeof *x), *a = calloc(T * C, sizeof *a);
@@ -566,7 +516,7 @@ static double ref_lm_loss_sum(const struct fixture *f, const int32_t *tokens,
 static void test_forward_matches_reference(void **state)
 {
 	(void)state;
-	struct fixture f;
+	struct sb_test_model f;
 	struct sb_error err;
 	struct sb_batch b;
 	struct sb_eval ev;
@@ -584,7 +534,7 @@ static void test_forward_matches_reference(void **state)
 	 * 14 targets) agrees to ~1e-6 relative; 1e-5 leaves a tenfold margin */
 	assert_float_equal(ev.loss_sum, ref, 1e-5 * ref);
 	batch_release(&b);
-	model_close(&f);
+	sb_test_model_close(&f);
 }
 
 /* ---- determinism and batch sizes --------------------------------------- */
@@ -592,7 +542,7 @@ static void test_forward_matches_reference(void **state)
 static void test_forward_bit_identical(void **state)
 {
 	(void)state;
-	struct fixture f;
+	struct sb_test_model f;
 	struct sb_error err;
 	struct sb_batch b;
 	struct sb_eval ev1, ev2;
@@ -613,13 +563,13 @@ static void test_forward_bit_identical(void **state)
 	assert_true(ev1.count == 4 * 31 - 1);
 	free(grad2);
 	batch_release(&b);
-	model_close(&f);
+	sb_test_model_close(&f);
 }
 
 static void test_smaller_batch(void **state)
 {
 	(void)state;
-	struct fixture f;
+	struct sb_test_model f;
 	struct sb_error err;
 	struct sb_batch b;
 	struct sb_eval all, one;
@@ -647,7 +597,7 @@ static void test_smaller_batch(void **state)
 	assert_true(one.count + two.count == all.count);
 	assert_true(one.correct + two.correct == all.correct);
 	batch_release(&b);
-	model_close(&f);
+	sb_test_model_close(&f);
 }
 
 /* ---- learning ---------------------------------------------------------- */
@@ -657,7 +607,7 @@ static void test_smaller_batch(void **state)
 static void test_learns_repeating_sequence(void **state)
 {
 	(void)state;
-	struct fixture f;
+	struct sb_test_model f;
 	struct sb_error err;
 	struct sb_batch b;
 	struct sb_data_info info = token_data(SB_TASK_LM, 11, 6, 0);
@@ -680,11 +630,11 @@ static void test_learns_repeating_sequence(void **state)
 	size_t n = f.layout.n_params;
 	float *m = sb_calloc(n, sizeof *m), *v = sb_calloc(n, sizeof *v);
 	const float lr = 1e-2f, b1 = 0.9f, b2 = 0.999f, eps = 1e-8f;
-	double loss = 0.0, first = mean_loss(&f, &b);
+	double loss = 0.0, first = sb_test_model_loss(&f, &b);
 	int steps = 0;
 	for (int step = 1; step <= 400; step++) {
 		memset(f.grad, 0, n * sizeof *f.grad);
-		loss = mean_loss(&f, &b);
+		loss = sb_test_model_loss(&f, &b);
 		if (loss < 0.05)
 			break;
 		sb_model_gpt.backward(f.priv, f.params, f.grad);
@@ -705,7 +655,7 @@ static void test_learns_repeating_sequence(void **state)
 	free(m);
 	free(v);
 	batch_release(&b);
-	model_close(&f);
+	sb_test_model_close(&f);
 }
 
 /* ---- configuration errors ---------------------------------------------- */
@@ -714,12 +664,12 @@ static void expect_init_error(const struct config *c,
 			      const struct sb_data_info *info,
 			      const char *needle)
 {
-	struct fixture f;
+	struct sb_test_model f;
 	struct sb_error err = {{0}};
 	assert_int_equal(model_open(&f, c, info, 2, &err), -1);
 	if (!strstr(err.msg, needle))
 		fail_msg("error '%s' does not mention '%s'", err.msg, needle);
-	model_close(&f);
+	sb_test_model_close(&f);
 }
 
 static void test_init_errors(void **state)

@@ -1,21 +1,17 @@
 /* test_llmc.c - llm.c GPT-2 weights and token shards (models/lib/llmc.c) and
  * the llmc_tokens dataset, on tiny files written here: L 2, C 8, V 11,
  * Vp 16, maxT 6, every file tensor filled with its own distinct values. */
-#define _XOPEN_SOURCE 700 /* nftw */
-#include "sb.h"
-#include "util.h"
-#include "checkpoint.h"
-#include "../models/lib/llmc.h"
+#include "support.h"
 
-#include <ftw.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <cmocka.h>
+
+#include "sb.h"
+#include "util.h"
+#include "checkpoint.h"
+#include "../models/lib/llmc.h"
 
 extern const struct sb_dataset sb_dataset_llmc_tokens;
 
@@ -38,29 +34,16 @@ static const struct {
 
 static char dir[64];
 
-static int remove_entry(const char *path, const struct stat *st, int flag,
-			struct FTW *ftw)
-{
-	(void)st, (void)flag, (void)ftw;
-	return remove(path);
-}
-
 static int setup(void **state)
 {
 	(void)state;
-	strcpy(dir, "/tmp/sb_test_llmc_XXXXXX");
-	return mkdtemp(dir) ? 0 : -1;
+	return sb_test_tmpdir(dir, sizeof dir, "test_llmc");
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	return nftw(dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
-}
-
-static char *path_in_dir(const char *name)
-{
-	return sb_asprintf("%s/%s", dir, name);
+	return sb_test_rmtree(dir);
 }
 
 /* ---- writing files ---------------------------------------------------- */
@@ -91,7 +74,7 @@ static size_t file_tensor_size(int k)
 static char *write_model(const char *name, int32_t magic, int32_t version,
 			 long extra)
 {
-	char *path = path_in_dir(name);
+	char *path = sb_test_path(dir, name);
 	FILE *f = fopen(path, "wb");
 	assert_non_null(f);
 	int32_t fields[] = {MAXT, V, L, NH, C, VP};
@@ -121,7 +104,7 @@ static size_t model_bytes(void)
 static char *write_tokens(const char *name, int32_t magic, int32_t version,
 			  const uint16_t *tokens, size_t n, long cut)
 {
-	char *path = path_in_dir(name);
+	char *path = sb_test_path(dir, name);
 	FILE *f = fopen(path, "wb");
 	assert_non_null(f);
 	int32_t fields[] = {(int32_t)n};
@@ -224,12 +207,6 @@ static void assert_loaded(const struct gpt *g, const char *skip)
 					 j, g->params[t->offset + j], want);
 		}
 	}
-}
-
-static void assert_error(const struct sb_error *err, const char *part)
-{
-	if (!strstr(err->msg, part))
-		fail_msg("error '%s' lacks '%s'", err->msg, part);
 }
 
 /* ---- weights ---------------------------------------------------------- */
@@ -466,7 +443,7 @@ static void test_tokens_errors(void **state)
 	assert_error(&err, "version 2, expected 1");
 	free(path);
 
-	path = path_in_dir("absent.bin");
+	path = sb_test_path(dir, "absent.bin");
 	assert_int_equal(sb_llmc_tokens_header(path, &n, &err), -1);
 	assert_error(&err, "cannot open");
 	free(path);
@@ -546,7 +523,7 @@ static void test_dataset_errors(void **state)
 	char *train_path = write_tokens("train.bin", 20240520, 1, tokens, 100,
 					0);
 	char *short_path = write_tokens("short.bin", 20240520, 1, tokens, 8, 0);
-	char *absent = path_in_dir("absent.bin");
+	char *absent = sb_test_path(dir, "absent.bin");
 	struct sb_values vals;
 	struct sb_error err = {{0}};
 	struct sb_data_info info;

@@ -1,11 +1,7 @@
 /* test_mlp.c - the mlp model (models/mlp.c): its layout, initialisation,
  * forward against a naive triple-loop reference, gradients against central
  * finite differences, accumulation, and learning a separable problem. */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "support.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -17,57 +13,23 @@
 
 extern const struct sb_model sb_model_mlp;
 
-struct fixture {
-	void *priv;
-	struct sb_layout layout;
-	struct sb_data_info info;
-	float *params, *grad;
-	size_t max_batch;
-	const char *act;
-};
-
-static int model_open(struct fixture *f, size_t n_features, size_t n_classes,
-		      const char *hidden, const char *layers, const char *act,
-		      size_t max_batch, struct sb_error *err)
+static int model_open(struct sb_test_model *f, size_t n_features,
+		      size_t n_classes, const char *hidden, const char *layers,
+		      const char *act, size_t max_batch, struct sb_error *err)
 {
 	struct sb_values cfg;
-	memset(f, 0, sizeof *f);
+	const struct sb_data_info info = {
+		.task = SB_TASK_VECTOR_CLASSIFY, .n_features = n_features,
+		.n_classes = n_classes,
+	};
 	assert_int_equal(sb_values_defaults(&cfg, sb_model_mlp.params, err), 0);
 	assert_int_equal(sb_values_set(&cfg, "hidden", hidden, err), 0);
 	assert_int_equal(sb_values_set(&cfg, "layers", layers, err), 0);
 	assert_int_equal(sb_values_set(&cfg, "activation", act, err), 0);
-	f->info.task = SB_TASK_VECTOR_CLASSIFY;
-	f->info.n_features = n_features;
-	f->info.n_classes = n_classes;
-	f->max_batch = max_batch;
-	f->act = act;
-	f->priv = sb_calloc(1, sb_model_mlp.priv_size);
-	int rc = sb_model_mlp.init(f->priv, &cfg, &f->info, max_batch,
-				   &f->layout, err);
+	int rc = sb_test_model_open(f, &sb_model_mlp, &cfg, &info, max_batch,
+				    err);
 	sb_values_release(&cfg);
-	if (rc == 0) {
-		f->params = sb_calloc(f->layout.n_params, sizeof *f->params);
-		f->grad = sb_calloc(f->layout.n_params, sizeof *f->grad);
-	}
 	return rc;
-}
-
-static void model_close(struct fixture *f)
-{
-	sb_model_mlp.release(f->priv);
-	free(f->priv);
-	free(f->params);
-	free(f->grad);
-}
-
-static const struct sb_tensor *tensor(const struct sb_layout *layout,
-				      const char *name)
-{
-	for (size_t i = 0; i < layout->n_tensors; i++)
-		if (!strcmp(layout->tensors[i].name, name))
-			return &layout->tensors[i];
-	fail_msg("no tensor '%s'", name);
-	return NULL;
 }
 
 /* n rows of N(0, 1) features and uniform labels */
@@ -92,7 +54,7 @@ static void batch_free(struct sb_batch *b)
 }
 
 /* Random init, then biases made non-zero so their paths are exercised. */
-static void random_params(struct fixture *f, uint64_t seed)
+static void random_params(struct sb_test_model *f, uint64_t seed)
 {
 	struct sb_rng rng;
 	sb_model_mlp.init_params(f->priv, f->params, seed);
@@ -104,13 +66,6 @@ static void random_params(struct fixture *f, uint64_t seed)
 				f->params[t->offset + j] =
 					(float)(0.3 * sb_rng_normal(&rng));
 	}
-}
-
-static double mean_loss(struct fixture *f, const struct sb_batch *b)
-{
-	struct sb_eval ev;
-	sb_model_mlp.forward(f->priv, f->params, b, &ev);
-	return ev.loss_sum / ev.count;
 }
 
 /* ---- the naive reference ------------------------------------------------ */
@@ -143,10 +98,11 @@ static double naive_activation(double z, const char *act)
  * is not NULL it receives, for every hidden pre-activation, whether it is
  * above 0 ([layers, n, hidden]) */
 static void naive_logits(double *logits, unsigned char *positive,
-			 const struct fixture *f, const struct sb_batch *b)
+			 const struct sb_test_model *f, const char *act,
+			 const struct sb_batch *b)
 {
 	size_t n = b->n, in_dim = f->info.n_features;
-	size_t h = tensor(&f->layout, "fc0.bias")->size;
+	size_t h = sb_test_tensor(&f->layout, "fc0.bias")->size;
 	double *in = sb_malloc(n * in_dim * sizeof *in);
 	double *out = sb_malloc(n * h * sizeof *out);
 	for (size_t i = 0; i < n * in_dim; i++)
@@ -155,24 +111,21 @@ static void naive_logits(double *logits, unsigned char *positive,
 	for (int l = 0; l < f->layout.n_layers; l++) {
 		snprintf(wname, sizeof wname, "fc%d.weight", l);
 		snprintf(bname, sizeof bname, "fc%d.bias", l);
-		naive_linear_forward(out, in,
-				     f->params + tensor(&f->layout, wname)->offset,
-				     f->params + tensor(&f->layout, bname)->offset,
-				     n, in_dim, h);
+		naive_linear_forward(out, in, sb_test_params(f, wname),
+				     sb_test_params(f, bname), n, in_dim, h);
 		for (size_t i = 0; i < n * h; i++) {
 			if (positive)
 				positive[(size_t)l * n * h + i] = out[i] > 0;
-			out[i] = naive_activation(out[i], f->act);
+			out[i] = naive_activation(out[i], act);
 		}
 		free(in);
 		in = out;
 		out = sb_malloc(n * h * sizeof *out);
 		in_dim = h;
 	}
-	naive_linear_forward(logits, in,
-			     f->params + tensor(&f->layout, "head.weight")->offset,
-			     f->params + tensor(&f->layout, "head.bias")->offset,
-			     n, h, f->info.n_classes);
+	naive_linear_forward(logits, in, sb_test_params(f, "head.weight"),
+			     sb_test_params(f, "head.bias"), n, h,
+			     f->info.n_classes);
 	free(in);
 	free(out);
 }
@@ -182,7 +135,7 @@ static void naive_logits(double *logits, unsigned char *positive,
 static void test_layout_names_shapes_and_layers(void **state)
 {
 	(void)state;
-	struct fixture f;
+	struct sb_test_model f;
 	struct sb_error err;
 	assert_int_equal(model_open(&f, 5, 3, "7", "3", "relu", 4, &err), 0);
 	const struct sb_layout *lo = &f.layout;
@@ -209,13 +162,13 @@ static void test_layout_names_shapes_and_layers(void **state)
 	assert_int_equal(lo->tensors[6].shape[0], 3);
 	assert_int_equal(lo->tensors[6].shape[1], 7);
 	assert_int_equal(lo->tensors[7].ndim, 1);
-	model_close(&f);
+	sb_test_model_close(&f);
 }
 
 static void test_rejects_other_tasks_and_bad_sizes(void **state)
 {
 	(void)state;
-	struct fixture f;
+	struct sb_test_model f;
 	struct sb_error err = {{0}};
 	struct sb_values cfg;
 	assert_int_equal(sb_values_defaults(&cfg, sb_model_mlp.params, &err), 0);
@@ -232,25 +185,19 @@ static void test_rejects_other_tasks_and_bad_sizes(void **state)
 
 	assert_int_equal(model_open(&f, 5, 1, "7", "2", "relu", 4, &err), -1);
 	assert_non_null(strstr(err.msg, "2 classes"));
-	model_close(&f);
+	sb_test_model_close(&f);
 	assert_int_equal(model_open(&f, 5, 3, "7", "17", "relu", 4, &err), -1);
 	assert_non_null(strstr(err.msg, "'layers' must be in 1..16"));
-	model_close(&f);
+	sb_test_model_close(&f);
 }
 
 static void test_init_is_reproducible_and_scaled(void **state)
 {
 	(void)state;
-	struct fixture f;
+	struct sb_test_model f;
 	struct sb_error err;
 	assert_int_equal(model_open(&f, 100, 10, "256", "2", "relu", 1, &err), 0);
-	size_t n = f.layout.n_params;
-	float *again = sb_malloc(n * sizeof *again);
-	sb_model_mlp.init_params(f.priv, f.params, 42);
-	sb_model_mlp.init_params(f.priv, again, 42);
-	assert_memory_equal(f.params, again, n * sizeof *again);
-	sb_model_mlp.init_params(f.priv, again, 43);
-	assert_memory_not_equal(f.params, again, n * sizeof *again);
+	sb_test_model_check_init(&f);
 
 	/* biases are zero; weights have mean 0 and std gain/sqrt(fan_in) */
 	for (size_t i = 0; i < f.layout.n_tensors; i++) {
@@ -275,34 +222,33 @@ static void test_init_is_reproducible_and_scaled(void **state)
 		assert_true(fabs(std / want - 1.0) < 0.06);
 		assert_true(fabs(sum / (double)t->size) < 0.1 * want);
 	}
-	free(again);
-	model_close(&f);
+	sb_test_model_close(&f);
 
 	/* tanh weights use the gain 5/3 */
 	assert_int_equal(model_open(&f, 400, 2, "300", "1", "tanh", 1, &err), 0);
 	sb_model_mlp.init_params(f.priv, f.params, 7);
-	const struct sb_tensor *w0 = tensor(&f.layout, "fc0.weight");
+	const struct sb_tensor *w0 = sb_test_tensor(&f.layout, "fc0.weight");
 	double sq = 0;
 	for (size_t j = 0; j < w0->size; j++)
 		sq += (double)f.params[w0->offset + j] * f.params[w0->offset + j];
 	/* 120000 draws: relative error of the std about 0.2%; 2% is safe */
 	assert_true(fabs(sqrt(sq / (double)w0->size) /
 			 ((5.0 / 3.0) / sqrt(400.0)) - 1.0) < 0.02);
-	model_close(&f);
+	sb_test_model_close(&f);
 }
 
 static void check_forward_against_naive(const char *act)
 {
 	/* no two dimensions equal, so a transposed product cannot pass */
 	const size_t n = 9, nf = 13, c = 5;
-	struct fixture f;
+	struct sb_test_model f;
 	struct sb_error err;
 	assert_int_equal(model_open(&f, nf, c, "11", "3", act, n, &err), 0);
 	random_params(&f, 3);
 	struct sb_batch b;
 	random_batch(&b, n, nf, c, 4);
 	double *logits = sb_malloc(n * c * sizeof *logits);
-	naive_logits(logits, NULL, &f, &b);
+	naive_logits(logits, NULL, &f, act, &b);
 
 	/* the whole batch: loss and argmax hits against the reference */
 	double want_loss = 0, want_correct = 0, want_first_two = 0;
@@ -360,7 +306,7 @@ static void check_forward_against_naive(const char *act)
 	assert_true(fabs(ev.loss_sum - want_first_two) < 1e-5);
 	free(logits);
 	batch_free(&b);
-	model_close(&f);
+	sb_test_model_close(&f);
 }
 
 static void test_forward_matches_naive_relu(void **state)
@@ -384,12 +330,12 @@ static void test_forward_matches_naive_gelu(void **state)
 static void test_zero_head_gives_log_classes(void **state)
 {
 	(void)state;
-	struct fixture f;
+	struct sb_test_model f;
 	struct sb_error err;
 	assert_int_equal(model_open(&f, 6, 7, "9", "2", "gelu", 16, &err), 0);
 	sb_model_mlp.init_params(f.priv, f.params, 1);
-	const struct sb_tensor *hw = tensor(&f.layout, "head.weight");
-	const struct sb_tensor *hb = tensor(&f.layout, "head.bias");
+	const struct sb_tensor *hw = sb_test_tensor(&f.layout, "head.weight");
+	const struct sb_tensor *hb = sb_test_tensor(&f.layout, "head.bias");
 	memset(f.params + hw->offset, 0, hw->size * sizeof *f.params);
 	memset(f.params + hb->offset, 0, hb->size * sizeof *f.params);
 	struct sb_batch b;
@@ -405,19 +351,19 @@ static void test_zero_head_gives_log_classes(void **state)
 		zeros += b.targets[i] == 0;
 	assert_true(ev.correct == zeros);
 	batch_free(&b);
-	model_close(&f);
+	sb_test_model_close(&f);
 }
 
 static void check_gradient(const char *act)
 {
 	const size_t n = 4, nf = 5, c = 3, h = 7, layers = 2;
-	struct fixture f;
+	struct sb_test_model f;
 	struct sb_error err;
 	assert_int_equal(model_open(&f, nf, c, "7", "2", act, n, &err), 0);
 	random_params(&f, 11);
 	struct sb_batch b;
 	random_batch(&b, n, nf, c, 12);
-	mean_loss(&f, &b);
+	sb_test_model_loss(&f, &b);
 	sb_model_mlp.backward(f.priv, f.params, f.grad);
 
 	/* relu has a kink at 0: a difference whose two ends see a different
@@ -428,7 +374,7 @@ static void check_gradient(const char *act)
 	double logits[4 * 3];
 	unsigned char base[2 * 4 * 7], at_up[2 * 4 * 7], at_down[2 * 4 * 7];
 	size_t n_pattern = layers * n * h;
-	naive_logits(logits, base, &f, &b);
+	naive_logits(logits, base, &f, act, &b);
 
 	/* eps = 1e-2: the loss is computed in float32, so its rounding noise
 	 * (~1e-7 relative on a loss ~1) divided by 2 eps is ~1e-5, while the
@@ -442,11 +388,11 @@ static void check_gradient(const char *act)
 		float *p = &f.params[i];
 		float keep = *p;
 		*p = keep + eps;
-		double up = mean_loss(&f, &b);
-		naive_logits(logits, at_up, &f, &b);
+		double up = sb_test_model_loss(&f, &b);
+		naive_logits(logits, at_up, &f, act, &b);
 		*p = keep - eps;
-		double down = mean_loss(&f, &b);
-		naive_logits(logits, at_down, &f, &b);
+		double down = sb_test_model_loss(&f, &b);
+		naive_logits(logits, at_down, &f, act, &b);
 		*p = keep;
 		if (!strcmp(act, "relu") &&
 		    (memcmp(at_up, base, n_pattern) ||
@@ -465,7 +411,7 @@ static void check_gradient(const char *act)
 	assert_true(skipped <= f.layout.n_params / 10);
 	assert_int_equal(checked + skipped, f.layout.n_params);
 	batch_free(&b);
-	model_close(&f);
+	sb_test_model_close(&f);
 }
 
 static void test_gradient_matches_finite_differences_relu(void **state)
@@ -489,7 +435,7 @@ static void test_gradient_matches_finite_differences_gelu(void **state)
 static void test_backward_accumulates(void **state)
 {
 	(void)state;
-	struct fixture f;
+	struct sb_test_model f;
 	struct sb_error err;
 	assert_int_equal(model_open(&f, 5, 3, "7", "2", "tanh", 4, &err), 0);
 	random_params(&f, 21);
@@ -497,7 +443,7 @@ static void test_backward_accumulates(void **state)
 	random_batch(&b, 4, 5, 3, 22);
 	size_t np = f.layout.n_params;
 	float *once = sb_calloc(np, sizeof *once);
-	mean_loss(&f, &b);
+	sb_test_model_loss(&f, &b);
 	sb_model_mlp.backward(f.priv, f.params, once);
 	sb_model_mlp.backward(f.priv, f.params, f.grad);
 	sb_model_mlp.backward(f.priv, f.params, f.grad);
@@ -512,7 +458,7 @@ static void test_backward_accumulates(void **state)
 	assert_true(nonzero > np / 2);
 	free(once);
 	batch_free(&b);
-	model_close(&f);
+	sb_test_model_close(&f);
 }
 
 /* Three well-separated clusters in the plane; plain SGD on the whole set. */
@@ -521,7 +467,7 @@ static void test_sgd_learns_separable_problem(void **state)
 	(void)state;
 	const size_t n = 60, nf = 2, c = 3;
 	const float centre[3][2] = {{2, 0}, {-1, 1.7f}, {-1, -1.7f}};
-	struct fixture f;
+	struct sb_test_model f;
 	struct sb_error err;
 	assert_int_equal(model_open(&f, nf, c, "16", "2", "relu", n, &err), 0);
 	sb_model_mlp.init_params(f.priv, f.params, 5);
@@ -547,7 +493,7 @@ static void test_sgd_learns_separable_problem(void **state)
 	assert_true(ev.correct == (double)n);
 	assert_true(ev.loss_sum / ev.count < 0.1 * first);
 	batch_free(&b);
-	model_close(&f);
+	sb_test_model_close(&f);
 }
 
 int main(void)

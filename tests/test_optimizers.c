@@ -1,11 +1,7 @@
 /* test_optimizers.c - sgd, dense_adam and sparse_adam against references
  * computed here in double from the definitions of docs/optimizers.md, and the
  * sparse state merge they share (optimizers/lib/sparse_state.c). */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "support.h"
 
 #include <float.h>
 #include <math.h>
@@ -28,14 +24,6 @@ extern const struct sb_optimizer sb_optimizer_sparse_adam;
  * the wrong term) moves p by >= 1e-4. */
 #define REF_TOL 1e-6
 
-/* |a - b| <= tol in double (cmocka's assert_float_equal rounds to float). */
-#define assert_near(a, b, tol)                                                \
-	do {                                                                  \
-		double a_ = (a), b_ = (b), tol_ = (tol);                      \
-		if (!(fabs(a_ - b_) <= tol_))                                 \
-			fail_msg("%.17g != %.17g within %g", a_, b_, tol_);   \
-	} while (0)
-
 /* ---- an optimizer as the core drives it ---------------------------------- */
 
 struct inst {
@@ -47,22 +35,14 @@ struct inst {
 	double lr;
 };
 
-static size_t count_params(const struct sb_param *p)
-{
-	size_t n = 0;
-	while (p && p[n].name)
-		n++;
-	return n;
-}
-
 /* Opens `opt` for n components; the variadic part is name, value pairs
  * ending in NULL, set on top of the defaults. */
 static void inst_open(struct inst *x, const struct sb_optimizer *opt,
 		      size_t n, ...)
 {
 	struct sb_error err = {{0}};
-	size_t ns = count_params(sb_schedule_params);
-	size_t no = count_params(opt->params);
+	size_t ns = sb_test_count_params(sb_schedule_params);
+	size_t no = sb_test_count_params(opt->params);
 	memset(x, 0, sizeof *x);
 	x->opt = opt;
 	x->decl = sb_calloc(ns + no + 1, sizeof *x->decl);

@@ -1,14 +1,8 @@
 /* test_plot.c - sb_plot on results files written with the real writer:
  * every figure drawn by the real gnuplot, and each .dat holding exactly the
  * numbers worked out here from the values written. */
-#define _XOPEN_SOURCE 700 /* nftw */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "support.h"
 
-#include <ftw.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,72 +100,48 @@ static double value(const struct fix_run *r, const char *col, size_t t)
 	return NAN;
 }
 
-static void write_file(const char *path, const struct fix_run *runs,
-		       size_t n)
+/* The run as the run loop logs it: a row every step, an evaluation every
+ * EVAL_EVERY steps, and the summary attributes when it has them. */
+static void describe(const void *runs, size_t i, struct sb_test_run *out)
 {
-	struct sb_spec spec = {
-		.path = (char *)"plot_fixture.yaml",
-		.text = (char *)"name: plot_fixture\n",
-		.name = (char *)"plot_fixture",
-	};
-	struct sb_results *res;
-	struct sb_error err;
+	const struct fix_run *r = (const struct fix_run *)runs + i;
 
-	assert_int_equal(sb_results_open(&res, path, &spec, false, &err), 0);
-	for (size_t i = 0; i < n; i++) {
-		const struct fix_run *r = &runs[i];
-		struct sb_policy pol = {.name = r->policy};
-		struct sb_optimizer opt = {.name = r->optimizer};
-		char *id = sb_asprintf("%s,%s,seed=%u", r->method, r->setting,
-				       (unsigned)r->seed);
-		struct sb_run_cfg cfg = {
-			.id = id, .method = (char *)r->method,
-			.setting = (char *)r->setting, .policy = &pol,
-			.optimizer = &opt, .seed = r->seed,
-			.config_yaml = (char *)"dataset: {name: synthetic}\n",
+	*out = (struct sb_test_run){
+		.method = r->method, .setting = r->setting,
+		.policy = r->policy, .optimizer = r->optimizer,
+		.seed = r->seed, .status = r->status, .n_steps = r->steps,
+		.config_yaml = "dataset: {name: synthetic}\n",
+	};
+	for (size_t t = 0; t < r->steps; t++) {
+		out->steps[t] = (struct sb_step_row){
+			.step = (double)t, .loss = 1, .grad_norm = 1,
+			.lr = 0.001, .n_selected = 10,
+			.retained = value(r, "retained", t),
+			.oracle_retained = value(r, "oracle_retained", t),
+			.churn = value(r, "churn", t),
+			.history_lost = value(r, "history_lost", t),
+			.ever_selected = 10,
+			.t_forward = value(r, "t_forward", t),
+			.t_backward = value(r, "t_backward", t),
+			.t_select = value(r, "t_select", t),
+			.t_update = value(r, "t_update", t),
+			.t_metrics = 0.5,
 		};
-		struct sb_run_log *log;
-		assert_int_equal(sb_results_run_begin(res, &cfg, &log, &err), 0);
-		for (size_t t = 0; t < r->steps; t++) {
-			struct sb_step_row row = {
-				.step = (double)t, .loss = 1, .grad_norm = 1,
-				.lr = 0.001, .n_selected = 10,
-				.retained = value(r, "retained", t),
-				.oracle_retained =
-					value(r, "oracle_retained", t),
-				.churn = value(r, "churn", t),
-				.history_lost = value(r, "history_lost", t),
-				.ever_selected = 10,
-				.t_forward = value(r, "t_forward", t),
-				.t_backward = value(r, "t_backward", t),
-				.t_select = value(r, "t_select", t),
-				.t_update = value(r, "t_update", t),
-				.t_metrics = 0.5,
+		if ((t + 1) % EVAL_EVERY == 0)
+			out->evals[out->n_evals++] = (struct sb_eval_row){
+				.step = (double)t, .val_loss = 1,
+				.val_accuracy = value(r, "val_accuracy", t),
+				.t_eval = 0.01,
 			};
-			sb_run_log_step(log, &row);
-			if ((t + 1) % EVAL_EVERY == 0) {
-				struct sb_eval_row ev = {
-					.step = (double)t, .val_loss = 1,
-					.val_accuracy =
-						value(r, "val_accuracy", t),
-					.t_eval = 0.01,
-				};
-				sb_run_log_eval(log, &ev);
-				assert_int_equal(sb_run_log_flush(log, &err), 0);
-			}
-		}
-		if (r->summary) {
-			sb_run_log_attr_str(log, "task", "vector_classify");
-			sb_run_log_attr(log, "density", r->density, "1");
-			sb_run_log_attr(log, "optimizer_state_bytes",
-					r->state_bytes, "bytes");
-			sb_run_log_attr(log, "final_val_accuracy", r->val, "1");
-			sb_run_log_attr(log, "test_accuracy", r->test, "1");
-		}
-		assert_int_equal(sb_run_log_end(log, r->status, &err), 0);
-		free(id);
 	}
-	assert_int_equal(sb_results_close(res, &err), 0);
+	if (r->summary) {
+		sb_test_run_attr_str(out, "task", "vector_classify");
+		sb_test_run_attr(out, "density", r->density, "1");
+		sb_test_run_attr(out, "optimizer_state_bytes", r->state_bytes,
+				 "bytes");
+		sb_test_run_attr(out, "final_val_accuracy", r->val, "1");
+		sb_test_run_attr(out, "test_accuracy", r->test, "1");
+	}
 }
 
 /* ---- a temporary directory per test ---- */
@@ -185,11 +155,10 @@ struct fixture {
 static int setup_with(void **state, const struct fix_run *runs, size_t n)
 {
 	struct fixture *fx = sb_calloc(1, sizeof *fx);
-	snprintf(fx->dir, sizeof fx->dir, "/tmp/sb_plot_XXXXXX");
-	assert_non_null(mkdtemp(fx->dir));
-	fx->h5 = sb_asprintf("%s/plot_fixture.h5", fx->dir);
-	fx->out = sb_asprintf("%s/figs", fx->dir);
-	write_file(fx->h5, runs, n);
+	assert_int_equal(sb_test_tmpdir(fx->dir, sizeof fx->dir, "plot"), 0);
+	fx->h5 = sb_test_path(fx->dir, "plot_fixture.h5");
+	fx->out = sb_test_path(fx->dir, "figs");
+	sb_test_results_write(fx->h5, "plot_fixture", describe, runs, n);
 	*state = fx;
 	return 0;
 }
@@ -204,19 +173,10 @@ static int setup_interrupted(void **state)
 	return setup_with(state, interrupted, 2);
 }
 
-static int remove_entry(const char *path, const struct stat *st, int flag,
-			struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static int teardown(void **state)
 {
 	struct fixture *fx = *state;
-	nftw(fx->dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+	sb_test_rmtree(fx->dir);
 	free(fx->h5);
 	free(fx->out);
 	free(fx);
@@ -224,27 +184,6 @@ static int teardown(void **state)
 }
 
 /* ---- reading what was written ---- */
-
-static char *slurp(const char *path, size_t *n)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	char *buf = NULL;
-	size_t len = 0, got;
-	char chunk[4096];
-	while ((got = fread(chunk, 1, sizeof chunk, f)) > 0) {
-		buf = sb_realloc(buf, len + got + 1);
-		memcpy(buf + len, chunk, got);
-		len += got;
-	}
-	fclose(f);
-	buf = sb_realloc(buf, len + 1);
-	buf[len] = '\0';
-	if (n)
-		*n = len;
-	return buf;
-}
 
 static char *out_file(const struct fixture *fx, const char *name,
 		      const char *ext)
@@ -257,7 +196,7 @@ static void assert_image(const struct fixture *fx, const char *name,
 {
 	char *path = out_file(fx, name, ext);
 	size_t n = 0;
-	char *bytes = slurp(path, &n);
+	char *bytes = sb_test_read_file(path, &n);
 	if (!bytes)
 		fail_msg("'%s' was not written", path);
 	if (n <= 1024)
@@ -293,7 +232,7 @@ struct dat {
 static struct dat *read_dat(const struct fixture *fx, const char *name)
 {
 	char *path = out_file(fx, name, "dat");
-	char *text = slurp(path, NULL);
+	char *text = sb_test_read_file(path, NULL);
 	if (!text)
 		fail_msg("'%s' was not written", path);
 	struct dat *d = sb_calloc(1, sizeof *d);
@@ -362,10 +301,10 @@ static size_t block_start(const struct dat *d, size_t block)
 	return 0;
 }
 
-/* Numbers are printed with 10 significant digits (%.10g): equal to a
- * relative 1e-9; the absolute 1e-12 covers values computed as 1 - (1 - x),
+/* A number of a .dat file against its value worked out here. Numbers are
+ * printed with 10 significant digits (%.10g): equal to a relative 1e-9; the absolute 1e-12 covers values computed as 1 - (1 - x),
  * exact to a few ulps of 1. */
-static void assert_near(double got, double want)
+static void assert_dat(double got, double want)
 {
 	if (isnan(want) && isnan(got))
 		return;
@@ -415,7 +354,7 @@ static void test_draws_every_figure_as_pdf_and_png(void **state)
 		assert_false(exists(svg));
 		free(svg);
 		char *gp = out_file(fx, names[i], "gp");
-		char *script = slurp(gp, NULL);
+		char *script = sb_test_read_file(gp, NULL);
 		assert_non_null(script);
 		/* The script reads its data by a relative path. */
 		char *ref = sb_asprintf("'%s.dat'", names[i]);
@@ -445,7 +384,7 @@ static void test_grad_info_dat_holds_the_best_settings(void **state)
 	/* Lost information spans 0.0025 .. 0.4: a log axis, on which the
 	 * dense method (nothing lost) has no point and is left out. */
 	char *gp = out_file(fx, "grad_info", "gp");
-	char *script = slurp(gp, NULL);
+	char *script = sb_test_read_file(gp, NULL);
 	assert_non_null(strstr(script, "set logscale y"));
 	free(script);
 	free(gp);
@@ -459,27 +398,27 @@ static void test_grad_info_dat_holds_the_best_settings(void **state)
 	for (size_t t = 0; t < N_STEPS; t++) {
 		size_t r = block_start(d, 0) + t;
 		assert_int_equal(d->n_toks[r], 8);
-		assert_near(num(d, r, 0), (double)t);
+		assert_dat(num(d, r, 0), (double)t);
 		double l0 = 1 - value(first[0], "retained", t);
 		double l1 = 1 - value(first[1], "retained", t);
 		double o0 = 1 - value(first[0], "oracle_retained", t);
 		double o1 = 1 - value(first[1], "oracle_retained", t);
-		assert_near(num(d, r, 1), (l0 + l1) / 2);
-		assert_near(num(d, r, 2), fmin(l0, l1));
-		assert_near(num(d, r, 3), fmax(l0, l1));
-		assert_near(num(d, r, 4), (o0 + o1) / 2);
-		assert_near(num(d, r, 5), fmin(o0, o1));
-		assert_near(num(d, r, 6), fmax(o0, o1));
-		assert_near(num(d, r, 7), 2);
+		assert_dat(num(d, r, 1), (l0 + l1) / 2);
+		assert_dat(num(d, r, 2), fmin(l0, l1));
+		assert_dat(num(d, r, 3), fmax(l0, l1));
+		assert_dat(num(d, r, 4), (o0 + o1) / 2);
+		assert_dat(num(d, r, 5), fmin(o0, o1));
+		assert_dat(num(d, r, 6), fmax(o0, o1));
+		assert_dat(num(d, r, 7), 2);
 
 		r = block_start(d, 1) + t;
 		double lb = 1 - value(batch, "retained", t);
-		assert_near(num(d, r, 1), lb);
-		assert_near(num(d, r, 2), lb);
-		assert_near(num(d, r, 3), lb);
-		assert_near(num(d, r, 4), 1 - value(batch, "oracle_retained",
+		assert_dat(num(d, r, 1), lb);
+		assert_dat(num(d, r, 2), lb);
+		assert_dat(num(d, r, 3), lb);
+		assert_dat(num(d, r, 4), 1 - value(batch, "oracle_retained",
 						     t));
-		assert_near(num(d, r, 7), 1);
+		assert_dat(num(d, r, 7), 1);
 	}
 	free_dat(d);
 }
@@ -500,10 +439,10 @@ static void test_churn_history_and_val_curve_dat(void **state)
 	assert_int_equal(d->n_blocks, 3);
 	assert_int_equal(d->n_rows, 3 * (N_STEPS - 1));
 	size_t r = block_start(d, 1);
-	assert_near(num(d, r, 0), 1);
-	assert_near(num(d, r, 1), (value(&swept[6], "churn", 1) +
+	assert_dat(num(d, r, 0), 1);
+	assert_dat(num(d, r, 1), (value(&swept[6], "churn", 1) +
 				   value(&swept[7], "churn", 1)) / 2);
-	assert_near(num(d, block_start(d, 0), 1), 0);
+	assert_dat(num(d, block_start(d, 0), 1), 0);
 	free_dat(d);
 
 	/* history: the running sum per run, then the mean over seeds. */
@@ -516,8 +455,8 @@ static void test_churn_history_and_val_curve_dat(void **state)
 			s7 += value(&swept[7], "history_lost", u);
 			s8 += value(&swept[8], "history_lost", u);
 		}
-		assert_near(num(d, block_start(d, 0) + t, 1), (s6 + s7) / 2);
-		assert_near(num(d, block_start(d, 1) + t, 1), s8);
+		assert_dat(num(d, block_start(d, 0) + t, 1), (s6 + s7) / 2);
+		assert_dat(num(d, block_start(d, 1) + t, 1), s8);
 	}
 	free_dat(d);
 
@@ -530,12 +469,12 @@ static void test_churn_history_and_val_curve_dat(void **state)
 	for (size_t e = 0; e < N_STEPS / EVAL_EVERY; e++) {
 		size_t t = (e + 1) * EVAL_EVERY - 1;
 		r = block_start(d, 0) + e;
-		assert_near(num(d, r, 0), (double)t);
-		assert_near(num(d, r, 1), (value(&swept[0], "val_accuracy", t) +
+		assert_dat(num(d, r, 0), (double)t);
+		assert_dat(num(d, r, 1), (value(&swept[0], "val_accuracy", t) +
 					   value(&swept[1], "val_accuracy", t)) /
 						  2);
-		assert_near(num(d, r, 2), value(&swept[0], "val_accuracy", t));
-		assert_near(num(d, r, 3), value(&swept[1], "val_accuracy", t));
+		assert_dat(num(d, r, 2), value(&swept[0], "val_accuracy", t));
+		assert_dat(num(d, r, 3), value(&swept[1], "val_accuracy", t));
 	}
 	free_dat(d);
 }
@@ -572,10 +511,10 @@ static void test_density_dat(void **state)
 		size_t n = want[i].a == want[i].b ? 1 : 2;
 		/* sample std of two values: |x - y| / sqrt(2) */
 		double std = n == 2 ? fabs(x - y) / sqrt(2) : 0;
-		assert_near(num(d, i, 0), want[i].density);
-		assert_near(num(d, i, 1), n == 2 ? (x + y) / 2 : x);
-		assert_near(num(d, i, 2), std);
-		assert_near(num(d, i, 3), (double)n);
+		assert_dat(num(d, i, 0), want[i].density);
+		assert_dat(num(d, i, 1), n == 2 ? (x + y) / 2 : x);
+		assert_dat(num(d, i, 2), std);
+		assert_dat(num(d, i, 3), (double)n);
 		assert_string_equal(d->tok[i][4], want[i].setting);
 	}
 	free_dat(d);
@@ -601,15 +540,15 @@ static void test_time_and_memory_dat(void **state)
 						 "t_select", "t_update"};
 		double total = 0;
 		assert_int_equal(d->n_toks[b], 10);
-		assert_near(num(d, b, 0), (double)b);
+		assert_dat(num(d, b, 0), (double)b);
 		for (size_t p = 0; p < 4; p++) {
 			double ms = (value(x, ph[p], 0) + value(y, ph[p], 0)) /
 				    2 * 1000;
-			assert_near(num(d, b, 1 + p), ms);
+			assert_dat(num(d, b, 1 + p), ms);
 			total += ms;
 		}
-		assert_near(num(d, b, 5), total);
-		assert_near(num(d, b, 6), b < 4 ? 2 : 1);
+		assert_dat(num(d, b, 5), total);
+		assert_dat(num(d, b, 6), b < 4 ? 2 : 1);
 	}
 	free_dat(d);
 
@@ -632,10 +571,10 @@ static void test_time_and_memory_dat(void **state)
 	};
 	for (size_t b = 0; b < 4; b++) {
 		assert_string_equal(d->tok[b][5], want[b].policy);
-		assert_near(num(d, b, 1), want[b].bytes);
-		assert_near(num(d, b, 2), want[b].bytes / 1048576);
-		assert_near(num(d, b, 3), (double)want[b].n);
-		assert_near(num(d, b, 7), want[b].density);
+		assert_dat(num(d, b, 1), want[b].bytes);
+		assert_dat(num(d, b, 2), want[b].bytes / 1048576);
+		assert_dat(num(d, b, 3), (double)want[b].n);
+		assert_dat(num(d, b, 7), want[b].density);
 	}
 	assert_string_equal(d->tok[0][8], "\"7.63 MiB\"");
 	assert_string_equal(d->tok[1][8], "\"156 KiB\"");
@@ -686,7 +625,7 @@ static void test_running_run_plots_what_it_holds(void **state)
 	assert_int_equal(d->n_blocks, 2);
 	size_t r = block_start(d, 1);
 	assert_int_equal(d->n_rows - r, 10);
-	assert_near(num(d, r + 9, 1),
+	assert_dat(num(d, r + 9, 1),
 		    1 - value(&interrupted[1], "retained", 9));
 	free_dat(d);
 

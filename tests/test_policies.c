@@ -1,11 +1,7 @@
 /* test_policies.c - the five selection policies driven as the core drives
  * them (scope computed once, select every step) on a hand-built layout of
  * named tensors in two blocks, checked against brute-force definitions. */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "support.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -53,14 +49,6 @@ struct run {
 	struct sb_selection sel;
 };
 
-static size_t count_params(const struct sb_param *p)
-{
-	size_t n = 0;
-	while (p && p[n].name)
-		n++;
-	return n;
-}
-
 /* Resolves the config (defaults, then NULL-ended name/value text pairs)
  * and initialises the policy and scope; returns init's result. */
 static int run_open(struct run *r, const struct sb_policy *policy,
@@ -68,8 +56,9 @@ static int run_open(struct run *r, const struct sb_policy *policy,
 {
 	memset(r, 0, sizeof *r);
 	r->policy = policy;
-	size_t n_scope = policy->scoped ? count_params(sb_scope_params) : 0;
-	size_t n_own = count_params(policy->params);
+	size_t n_scope =
+		policy->scoped ? sb_test_count_params(sb_scope_params) : 0;
+	size_t n_own = sb_test_count_params(policy->params);
 	r->decl = sb_calloc(n_scope + n_own + 1, sizeof *r->decl);
 	memcpy(r->decl, sb_scope_params, n_scope * sizeof *r->decl);
 	memcpy(r->decl + n_scope, policy->params, n_own * sizeof *r->decl);

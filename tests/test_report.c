@@ -1,14 +1,8 @@
 /* test_report.c - sb_report on results files written with the real writer:
  * the setting chosen on validation, test metric mean and sample std over
  * seeds, diverged runs counted and left out, and the md/latex/csv shapes. */
-#define _XOPEN_SOURCE 700 /* nftw */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "support.h"
 
-#include <ftw.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,66 +78,47 @@ static double retained(const struct fix_run *r, size_t t)
 	return t % 3 == 2 ? NAN : 1 - r->a * (double)(t + 1) / N_STEPS;
 }
 
-static void write_file(const char *path, const struct fix_run *runs, size_t n,
-		       const char *config)
-{
-	struct sb_spec spec = {
-		.path = (char *)"report_fixture.yaml",
-		.text = (char *)"name: report_fixture\n",
-		.name = (char *)"report_fixture",
-	};
-	struct sb_results *res;
-	struct sb_error err;
+/* The runs of one file and the config they all share. */
+struct written {
+	const struct fix_run *runs;
+	const char *config;
+};
 
-	assert_int_equal(sb_results_open(&res, path, &spec, false, &err), 0);
-	for (size_t i = 0; i < n; i++) {
-		const struct fix_run *r = &runs[i];
-		struct sb_policy pol = {.name = r->policy};
-		struct sb_optimizer opt = {.name = r->optimizer};
-		char *id = sb_asprintf("%s,%s,seed=%u", r->method, r->setting,
-				       (unsigned)r->seed);
-		struct sb_run_cfg cfg = {
-			.id = id, .method = (char *)r->method,
-			.setting = (char *)r->setting, .policy = &pol,
-			.optimizer = &opt, .seed = r->seed,
-			.config_yaml = (char *)config,
+/* The run as the run loop logs it: a row every step, one evaluation at the
+ * end, and the summary attributes unless it is still running. */
+static void describe(const void *ctx, size_t i, struct sb_test_run *out)
+{
+	const struct written *w = ctx;
+	const struct fix_run *r = &w->runs[i];
+	bool loss = strstr(w->config, "task: lm") != NULL;
+
+	*out = (struct sb_test_run){
+		.method = r->method, .setting = r->setting,
+		.policy = r->policy, .optimizer = r->optimizer,
+		.seed = r->seed, .status = r->status, .n_steps = N_STEPS,
+		.config_yaml = w->config, .n_evals = 1,
+	};
+	for (size_t t = 0; t < N_STEPS; t++)
+		out->steps[t] = (struct sb_step_row){
+			.step = (double)t, .retained = retained(r, t),
+			.t_forward = 0.0015, .t_backward = 0.0005,
 		};
-		struct sb_run_log *log;
-		assert_int_equal(sb_results_run_begin(res, &cfg, &log, &err), 0);
-		for (size_t t = 0; t < N_STEPS; t++) {
-			struct sb_step_row row = {
-				.step = (double)t, .retained = retained(r, t),
-				.t_forward = 0.0015, .t_backward = 0.0005,
-			};
-			sb_run_log_step(log, &row);
-		}
-		struct sb_eval_row ev = {
-			.step = N_STEPS - 1,
-			.val_loss = r->val, .val_accuracy = r->val,
-		};
-		sb_run_log_eval(log, &ev);
-		if (r->status != SB_STATUS_RUNNING) {
-			bool loss = strstr(config, "task: lm") != NULL;
-			sb_run_log_attr_str(log, "task",
-					    loss ? "lm" : "vector_classify");
-			sb_run_log_attr(log, "density", r->density, "1");
-			sb_run_log_attr(log, loss ? "final_val_loss"
-						  : "final_val_accuracy",
-					r->val, NULL);
-			sb_run_log_attr(log, loss ? "test_loss"
-						  : "test_accuracy",
-					r->test, NULL);
-			sb_run_log_attr(log, "trainable", r->trainable, NULL);
-			sb_run_log_attr(log, "n_params", r->n_params, NULL);
-			sb_run_log_attr(log, "time_per_step", r->time_per_step,
-					"s");
-			sb_run_log_attr(log, "optimizer_state_bytes",
-					r->state_bytes, "bytes");
-		}
-		assert_int_equal(sb_run_log_end(log, r->status, &err), 0);
-		free(id);
-	}
-	assert_int_equal(sb_results_close(res, &err), 0);
+	out->evals[0] = (struct sb_eval_row){
+		.step = N_STEPS - 1, .val_loss = r->val, .val_accuracy = r->val,
+	};
+	if (r->status == SB_STATUS_RUNNING)
+		return;
+	sb_test_run_attr_str(out, "task", loss ? "lm" : "vector_classify");
+	sb_test_run_attr(out, "density", r->density, "1");
+	sb_test_run_attr(out, loss ? "final_val_loss" : "final_val_accuracy",
+			 r->val, NULL);
+	sb_test_run_attr(out, loss ? "test_loss" : "test_accuracy", r->test,
+			 NULL);
+	sb_test_run_attr(out, "trainable", r->trainable, NULL);
+	sb_test_run_attr(out, "n_params", r->n_params, NULL);
+	sb_test_run_attr(out, "time_per_step", r->time_per_step, "s");
+	sb_test_run_attr(out, "optimizer_state_bytes", r->state_bytes,
+			 "bytes");
 }
 
 struct fixture {
@@ -155,10 +130,10 @@ static int setup_with(void **state, const struct fix_run *runs, size_t n,
 		      const char *config)
 {
 	struct fixture *fx = sb_calloc(1, sizeof *fx);
-	snprintf(fx->dir, sizeof fx->dir, "/tmp/sb_report_XXXXXX");
-	assert_non_null(mkdtemp(fx->dir));
-	fx->h5 = sb_asprintf("%s/report_fixture.h5", fx->dir);
-	write_file(fx->h5, runs, n, config);
+	const struct written w = {runs, config};
+	assert_int_equal(sb_test_tmpdir(fx->dir, sizeof fx->dir, "report"), 0);
+	fx->h5 = sb_test_path(fx->dir, "report_fixture.h5");
+	sb_test_results_write(fx->h5, "report_fixture", describe, &w, n);
 	*state = fx;
 	return 0;
 }
@@ -176,19 +151,10 @@ static int setup_lm(void **state)
 			  "model: {name: gpt, head: lm}\n");
 }
 
-static int remove_entry(const char *path, const struct stat *st, int flag,
-			struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static int teardown(void **state)
 {
 	struct fixture *fx = *state;
-	nftw(fx->dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+	sb_test_rmtree(fx->dir);
 	free(fx->h5);
 	free(fx);
 	return 0;
@@ -304,8 +270,9 @@ static void expect_of(const struct fix_run *runs, size_t n_runs,
 	e->bytes = by / (double)n;
 }
 
-/* CSV numbers carry 10 significant digits (%.10g): a relative 1e-9. */
-static void assert_near(double got, double want)
+/* A CSV number against its value worked out here: CSV numbers carry 10
+ * significant digits (%.10g), a relative 1e-9. */
+static void assert_csv(double got, double want)
 {
 	if (!(fabs(got - want) <= 1e-9 * fabs(want)))
 		fail_msg("got %.12g, want %.12g", got, want);
@@ -343,28 +310,28 @@ static void test_csv_picks_the_best_setting_per_density(void **state)
 			  want[i].setting, &e);
 		assert_string_equal(field(row, 0, buf, sizeof buf),
 				    want[i].method);
-		assert_near(num_field(row, 1), want[i].density);
+		assert_csv(num_field(row, 1), want[i].density);
 		assert_string_equal(field(row, 2, buf, sizeof buf),
 				    want[i].setting);
-		assert_near(num_field(row, 3), (double)want[i].n_runs);
-		assert_near(num_field(row, 4), (double)want[i].n_diverged);
+		assert_csv(num_field(row, 3), (double)want[i].n_runs);
+		assert_csv(num_field(row, 4), (double)want[i].n_diverged);
 		assert_true(num_field(row, 5) == 0 && num_field(row, 6) == 0);
-		assert_near(num_field(row, 7), e.mean);
-		assert_near(num_field(row, 8), e.std);
-		assert_near(num_field(row, 9), (double)e.n);
-		assert_near(num_field(row, 10), e.retained);
-		assert_near(num_field(row, 11), e.trainable);
-		assert_near(num_field(row, 12), 1000);
-		assert_near(num_field(row, 13), e.time_ms);
-		assert_near(num_field(row, 14), e.bytes);
+		assert_csv(num_field(row, 7), e.mean);
+		assert_csv(num_field(row, 8), e.std);
+		assert_csv(num_field(row, 9), (double)e.n);
+		assert_csv(num_field(row, 10), e.retained);
+		assert_csv(num_field(row, 11), e.trainable);
+		assert_csv(num_field(row, 12), 1000);
+		assert_csv(num_field(row, 13), e.time_ms);
+		assert_csv(num_field(row, 14), e.bytes);
 	}
 	/* By hand: dense lr=0.0001 tests 0.79, 0.80, 0.84: mean 0.81, sample
 	 * variance (0.0004 + 0.0001 + 0.0009) / 2 = 0.0007. */
-	assert_near(num_field(ls.line[1], 7), 0.81);
-	assert_near(num_field(ls.line[1], 8), sqrt(0.0007));
+	assert_csv(num_field(ls.line[1], 7), 0.81);
+	assert_csv(num_field(ls.line[1], 8), sqrt(0.0007));
 	/* topk_first at 0.01: the two usable seeds 0.69 and 0.74. */
-	assert_near(num_field(ls.line[2], 7), 0.715);
-	assert_near(num_field(ls.line[2], 8), 0.05 / sqrt(2));
+	assert_csv(num_field(ls.line[2], 7), 0.715);
+	assert_csv(num_field(ls.line[2], 8), 0.05 / sqrt(2));
 	free(text);
 }
 
@@ -385,7 +352,7 @@ static void test_csv_all_lists_every_setting(void **state)
 		assert_string_equal(field(ls.line[1 + i], 2, buf, sizeof buf),
 				    settings[i]);
 	/* lr=0.0003: three equal tests, std 0. */
-	assert_near(num_field(ls.line[2], 7), 0.9);
+	assert_csv(num_field(ls.line[2], 7), 0.9);
 	assert_true(num_field(ls.line[2], 8) == 0);
 	free(text);
 }
@@ -467,12 +434,12 @@ static void test_lm_reports_test_loss(void **state)
 	assert_int_equal(ls.n, 1 + 2);
 	assert_non_null(strstr(ls.line[0], ",test_loss_mean,test_loss_std,"));
 	assert_string_equal(field(ls.line[1], 2, buf, sizeof buf), "lr=0.0001");
-	assert_near(num_field(ls.line[1], 7), (1.95 + 1.99) / 2);
-	assert_near(num_field(ls.line[1], 8), 0.04 / sqrt(2));
+	assert_csv(num_field(ls.line[1], 7), (1.95 + 1.99) / 2);
+	assert_csv(num_field(ls.line[1], 8), 0.04 / sqrt(2));
 	assert_string_equal(field(ls.line[2], 0, buf, sizeof buf), "SIFT");
-	assert_near(num_field(ls.line[2], 6), 1);  /* n_running */
-	assert_near(num_field(ls.line[2], 7), 2.25);
-	assert_near(num_field(ls.line[2], 9), 1);
+	assert_csv(num_field(ls.line[2], 6), 1);  /* n_running */
+	assert_csv(num_field(ls.line[2], 7), 2.25);
+	assert_csv(num_field(ls.line[2], 9), 1);
 	free(text);
 
 	text = report(fx, "md", false);

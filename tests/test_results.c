@@ -1,15 +1,11 @@
 /* test_results.c - the HDF5 results file: a written file reads back value
  * for value, series are chunked and unlimited with units, resume keeps
  * finished runs, and damaged or foreign files give errors naming them. */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <cmocka.h>
+#include "support.h"
 
 #include "results.h"
 #include "util.h"
 
-#include <dirent.h>
 #include <hdf5.h>
 #include <math.h>
 #include <stdio.h>
@@ -19,7 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static char tmp_dir[] = "/tmp/sb_test_results_XXXXXX";
+static char tmp_dir[64];
 
 static const struct sb_policy policy = {.name = "topk_first"};
 static const struct sb_optimizer optimizer = {.name = "sparse_adam"};
@@ -48,11 +44,6 @@ static struct sb_run_cfg make_run(char *id, uint64_t seed)
 		.dataset = &dataset, .model = &model, .policy = &policy,
 		.optimizer = &optimizer, .seed = seed, .config_yaml = config,
 	};
-}
-
-static char *tmp_file(const char *name)
-{
-	return sb_asprintf("%s/%s", tmp_dir, name);
 }
 
 /* The value written for row i, column c of run `run`: distinct everywhere,
@@ -122,19 +113,6 @@ static void check_series(const struct sb_results_view *view, size_t r,
 	}
 }
 
-static char *read_bytes(const char *path, size_t *n)
-{
-	FILE *f = fopen(path, "rb");
-	assert_non_null(f);
-	fseek(f, 0, SEEK_END);
-	*n = (size_t)ftell(f);
-	rewind(f);
-	char *buf = sb_malloc(*n);
-	assert_int_equal(fread(buf, 1, *n, f), *n);
-	fclose(f);
-	return buf;
-}
-
 /* A string attribute through the HDF5 API directly, or NULL. */
 static char *h5_str_attr(hid_t obj, const char *name)
 {
@@ -184,7 +162,7 @@ static void write_two_runs(const char *path, size_t *n_evals)
 static void test_round_trip_reads_back_every_value(void **state)
 {
 	(void)state;
-	char *path = tmp_file("roundtrip.h5");
+	char *path = sb_test_path(tmp_dir, "roundtrip.h5");
 	size_t n_evals[2];
 	write_two_runs(path, n_evals);
 
@@ -231,7 +209,7 @@ static void test_round_trip_reads_back_every_value(void **state)
 static void test_layout_is_chunked_unlimited_with_units(void **state)
 {
 	(void)state;
-	char *path = tmp_file("layout.h5");
+	char *path = sb_test_path(tmp_dir, "layout.h5");
 	size_t n_evals[2];
 	write_two_runs(path, n_evals);
 
@@ -319,7 +297,7 @@ static void test_layout_is_chunked_unlimited_with_units(void **state)
 static void test_resume_refuses_a_different_spec(void **state)
 {
 	(void)state;
-	char *path = tmp_file("other_spec.h5");
+	char *path = sb_test_path(tmp_dir, "other_spec.h5");
 	struct sb_error err = {{0}};
 	struct sb_spec spec = make_spec(spec_text);
 	struct sb_results *res;
@@ -342,7 +320,7 @@ static void test_resume_refuses_a_different_spec(void **state)
 static void test_resume_keeps_completed_and_replaces_running(void **state)
 {
 	(void)state;
-	char *path = tmp_file("resume.h5");
+	char *path = sb_test_path(tmp_dir, "resume.h5");
 	struct sb_error err = {{0}};
 	struct sb_spec spec = make_spec(spec_text);
 	struct sb_results *res;
@@ -386,11 +364,12 @@ static void test_resume_keeps_completed_and_replaces_running(void **state)
 static void test_existing_file_without_resume_is_untouched(void **state)
 {
 	(void)state;
-	char *path = tmp_file("exists.h5");
+	char *path = sb_test_path(tmp_dir, "exists.h5");
 	size_t n_evals[2];
 	write_two_runs(path, n_evals);
 	size_t n_before, n_after;
-	char *before = read_bytes(path, &n_before);
+	char *before = sb_test_read_file(path, &n_before);
+	assert_non_null(before);
 
 	struct sb_error err = {{0}};
 	struct sb_spec spec = make_spec(spec_text);
@@ -400,7 +379,8 @@ static void test_existing_file_without_resume_is_untouched(void **state)
 				 "or remove it", path);
 	assert_string_equal(err.msg, want);
 
-	char *after = read_bytes(path, &n_after);
+	char *after = sb_test_read_file(path, &n_after);
+	assert_non_null(after);
 	assert_int_equal(n_before, n_after);
 	assert_memory_equal(before, after, n_before);
 	free(want);
@@ -417,7 +397,7 @@ static void test_foreign_and_damaged_files_are_named(void **state)
 	struct sb_spec spec = make_spec(spec_text);
 	struct sb_results *res;
 
-	char *text = tmp_file("notes.h5");
+	char *text = sb_test_path(tmp_dir, "notes.h5");
 	FILE *f = fopen(text, "w");
 	fputs("these are notes, not HDF5\n", f);
 	fclose(f);
@@ -428,7 +408,7 @@ static void test_foreign_and_damaged_files_are_named(void **state)
 	assert_int_equal(sb_results_open(&res, text, &spec, true, &err), -1);
 	assert_non_null(strstr(err.msg, text));
 
-	char *other = tmp_file("other.h5");
+	char *other = sb_test_path(tmp_dir, "other.h5");
 	hid_t file = H5Fcreate(other, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
 	H5Fclose(file);
 	assert_int_equal(sb_results_load(&view, other, &err), -1);
@@ -439,7 +419,7 @@ static void test_foreign_and_damaged_files_are_named(void **state)
 	assert_int_equal(sb_results_open(&res, other, &spec, true, &err), -1);
 	assert_non_null(strstr(err.msg, "not a sparsebench results file"));
 
-	char *cut = tmp_file("truncated.h5");
+	char *cut = sb_test_path(tmp_dir, "truncated.h5");
 	size_t n_evals[2];
 	write_two_runs(cut, n_evals);
 	struct stat st;
@@ -450,7 +430,7 @@ static void test_foreign_and_damaged_files_are_named(void **state)
 	assert_non_null(strstr(err.msg, want));
 	free(want);
 
-	char *missing = tmp_file("missing.h5");
+	char *missing = sb_test_path(tmp_dir, "missing.h5");
 	assert_int_equal(sb_results_load(&view, missing, &err), -1);
 	assert_non_null(strstr(err.msg, missing));
 	free(text);
@@ -478,7 +458,7 @@ static void put_fixed_str(hid_t obj, const char *name, const char *value)
 static void test_reader_takes_files_of_other_writers(void **state)
 {
 	(void)state;
-	char *path = tmp_file("foreign_writer.h5");
+	char *path = sb_test_path(tmp_dir, "foreign_writer.h5");
 	hid_t file = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
 	put_fixed_str(file, "format", "sparsebench-results");
 	int version = 1;
@@ -527,7 +507,7 @@ static void test_reader_takes_files_of_other_writers(void **state)
 static void test_crashed_writer_keeps_flushed_rows(void **state)
 {
 	(void)state;
-	char *path = tmp_file("crash.h5");
+	char *path = sb_test_path(tmp_dir, "crash.h5");
 	pid_t pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
@@ -581,7 +561,7 @@ static void test_crashed_writer_keeps_flushed_rows(void **state)
 static void test_reader_sees_a_run_in_progress(void **state)
 {
 	(void)state;
-	char *path = tmp_file("live.h5");
+	char *path = sb_test_path(tmp_dir, "live.h5");
 	int ready[2], go[2];
 	assert_int_equal(pipe(ready), 0);
 	assert_int_equal(pipe(go), 0);
@@ -643,25 +623,13 @@ static void test_status_names(void **state)
 static int make_tmp_dir(void **state)
 {
 	(void)state;
-	return mkdtemp(tmp_dir) ? 0 : -1;
+	return sb_test_tmpdir(tmp_dir, sizeof tmp_dir, "test_results");
 }
 
 static int remove_tmp_dir(void **state)
 {
 	(void)state;
-	DIR *dir = opendir(tmp_dir);
-	if (!dir)
-		return -1;
-	struct dirent *e;
-	while ((e = readdir(dir))) {
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-			continue;
-		char *p = tmp_file(e->d_name);
-		unlink(p);
-		free(p);
-	}
-	closedir(dir);
-	return rmdir(tmp_dir);
+	return sb_test_rmtree(tmp_dir);
 }
 
 int main(void)

@@ -1,11 +1,7 @@
 /* test_schedule.c - the learning-rate schedule sb_schedule_lr (harness/params.c):
  * constant, linear warm-up over t = 1..warmup, then linear or cosine decay
  * reaching min_lr at the last step t = steps. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "support.h"
 
 #include <math.h>
 
@@ -16,14 +12,6 @@
  * ~1e-19; the literals below carry 16 significant digits, so 1e-15 absolute
  * separates any formula error (>= 1e-7 here) from rounding. */
 #define TOL 1e-15
-
-/* |a - b| <= tol in double (cmocka's assert_float_equal rounds to float). */
-#define assert_near(a, b, tol)                                                \
-	do {                                                                  \
-		double a_ = (a), b_ = (b), tol_ = (tol);                      \
-		if (!(fabs(a_ - b_) <= tol_))                                 \
-			fail_msg("%.17g != %.17g within %g", a_, b_, tol_);   \
-	} while (0)
 
 static void schedule(struct sb_values *cfg, const char *kind,
 		     const char *warmup, const char *min_lr)

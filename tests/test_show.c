@@ -1,10 +1,7 @@
 /* test_show.c - `sparsebench show` on a results file of known values: one
  * aligned row per run with the last losses, test figures, mean retained and
  * time per step, "-" where the file holds nothing. */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <cmocka.h>
+#include "support.h"
 
 #include "results.h"
 #include "show.h"
@@ -16,81 +13,56 @@
 #include <string.h>
 #include <unistd.h>
 
-static char tmp_dir[] = "/tmp/sb_test_show_XXXXXX";
+static char tmp_dir[64];
 static char *results_path;
-
-static const struct sb_policy policy = {.name = "dense"};
-static const struct sb_optimizer optimizer = {.name = "dense_adam"};
-
-static struct sb_run_cfg make_run(char *id)
-{
-	static char method[] = "full", setting[] = "", config[] = "seed: 1\n";
-	return (struct sb_run_cfg){.id = id, .method = method,
-				   .setting = setting, .policy = &policy,
-				   .optimizer = &optimizer, .seed = 1,
-				   .config_yaml = config};
-}
 
 /* "dense": 200 completed steps, evaluations at 0, 100, 200, test figures
  * and time_per_step attributes. "sparse": 50 steps still running, no
  * evaluation, no retained share, times only in the step rows. */
-static void write_known_file(const char *path)
+static void describe(const void *ctx, size_t i, struct sb_test_run *out)
 {
-	struct sb_error err = {{0}};
-	char text[] = "name: showcase\n", spec_path[] = "showcase.yaml",
-	     name[] = "showcase";
-	struct sb_spec spec = {.path = spec_path, .text = text, .name = name};
-	struct sb_results *res;
-	struct sb_run_log *log;
-	assert_int_equal(sb_results_open(&res, path, &spec, false, &err), 0);
-
-	char dense_id[] = "dense";
-	struct sb_run_cfg dense = make_run(dense_id);
-	assert_int_equal(sb_results_run_begin(res, &dense, &log, &err), 0);
 	static const double val_loss[] = {3.1, 2.5, 2.25};
 	static const double val_acc[] = {0.1, 0.3, 0.4375};
-	for (int i = 0; i < 200; i++) {
-		if (i % 100 == 0) {
-			struct sb_eval_row ev = {i, val_loss[i / 100],
-						 val_acc[i / 100], 0.5};
-			sb_run_log_eval(log, &ev);
-			assert_int_equal(sb_run_log_flush(log, &err), 0);
-		}
-		/* Retained 0.5 then 1.0, NaN at every tenth step of both
-		 * halves alike: the NaN-skipping mean is 0.75. */
-		struct sb_step_row row = {
-			.step = i + 1, .loss = 3.0 - 0.005 * i,
-			.retained = i % 10 == 0 ? NAN : i < 100 ? 0.5 : 1.0,
-			.churn = i % 2 ? 0.75 : 0.25,
-			.history_lost = 3, .ever_selected = i,
+	bool dense = i == 0;
+
+	(void)ctx;
+	*out = (struct sb_test_run){
+		.id = dense ? "dense" : "sparse", .method = "full",
+		.setting = "", .policy = "dense", .optimizer = "dense_adam",
+		.seed = 1, .config_yaml = "seed: 1\n",
+		.status = dense ? SB_STATUS_COMPLETED : SB_STATUS_RUNNING,
+		.n_steps = dense ? 200 : 50, .n_evals = dense ? 3 : 0,
+	};
+	if (!dense) {
+		for (int s = 0; s < 50; s++)
+			out->steps[s] = (struct sb_step_row){
+				.step = s + 1, .loss = 2.75, .retained = NAN,
+				.churn = NAN,
+				.t_forward = 0.01, .t_backward = 0.02,
+				.t_select = 0.001, .t_update = 0.004,
+				/* excluded from the step time */
+				.t_metrics = 1.0,
+			};
+		return;
+	}
+	for (int e = 0; e < 3; e++)
+		out->evals[e] = (struct sb_eval_row){100 * e, val_loss[e],
+						     val_acc[e], 0.5};
+	/* Retained 0.5 then 1.0, NaN at every tenth step of both halves
+	 * alike: the NaN-skipping mean is 0.75. */
+	for (int s = 0; s < 200; s++)
+		out->steps[s] = (struct sb_step_row){
+			.step = s + 1, .loss = 3.0 - 0.005 * s,
+			.retained = s % 10 == 0 ? NAN : s < 100 ? 0.5 : 1.0,
+			.churn = s % 2 ? 0.75 : 0.25,
+			.history_lost = 3, .ever_selected = s,
 			.t_forward = 1.0, /* time_per_step must win */
 		};
-		sb_run_log_step(log, &row);
-	}
-	struct sb_eval_row ev = {200, val_loss[2], val_acc[2], 0.5};
-	sb_run_log_eval(log, &ev);
-	sb_run_log_attr(log, "test_loss", 2.3, "nats");
-	sb_run_log_attr(log, "test_accuracy", 0.42, "1");
-	sb_run_log_attr(log, "time_per_step", 0.0125, "s");
-	sb_run_log_attr(log, "optimizer_state_bytes", 1.5 * 1024 * 1024,
-			"bytes");
-	assert_int_equal(sb_run_log_end(log, SB_STATUS_COMPLETED, &err), 0);
-
-	char sparse_id[] = "sparse";
-	struct sb_run_cfg sparse = make_run(sparse_id);
-	assert_int_equal(sb_results_run_begin(res, &sparse, &log, &err), 0);
-	for (int i = 0; i < 50; i++) {
-		struct sb_step_row row = {
-			.step = i + 1, .loss = 2.75, .retained = NAN,
-			.churn = NAN,
-			.t_forward = 0.01, .t_backward = 0.02,
-			.t_select = 0.001, .t_update = 0.004,
-			.t_metrics = 1.0, /* excluded from the step time */
-		};
-		sb_run_log_step(log, &row);
-	}
-	assert_int_equal(sb_run_log_end(log, SB_STATUS_RUNNING, &err), 0);
-	assert_int_equal(sb_results_close(res, &err), 0);
+	sb_test_run_attr(out, "test_loss", 2.3, "nats");
+	sb_test_run_attr(out, "test_accuracy", 0.42, "1");
+	sb_test_run_attr(out, "time_per_step", 0.0125, "s");
+	sb_test_run_attr(out, "optimizer_state_bytes", 1.5 * 1024 * 1024,
+			 "bytes");
 }
 
 static char *show_text(const char *path, int *rc, struct sb_error *err)
@@ -172,7 +144,7 @@ static void test_rows_hold_the_known_values(void **state)
 static void test_unreadable_file_is_named(void **state)
 {
 	(void)state;
-	char *path = sb_asprintf("%s/garbage.h5", tmp_dir);
+	char *path = sb_test_path(tmp_dir, "garbage.h5");
 	FILE *f = fopen(path, "w");
 	fputs("not a results file\n", f);
 	fclose(f);
@@ -190,19 +162,18 @@ static void test_unreadable_file_is_named(void **state)
 static int setup(void **state)
 {
 	(void)state;
-	if (!mkdtemp(tmp_dir))
+	if (sb_test_tmpdir(tmp_dir, sizeof tmp_dir, "test_show"))
 		return -1;
-	results_path = sb_asprintf("%s/show.h5", tmp_dir);
-	write_known_file(results_path);
+	results_path = sb_test_path(tmp_dir, "show.h5");
+	sb_test_results_write(results_path, "showcase", describe, NULL, 2);
 	return 0;
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	unlink(results_path);
 	free(results_path);
-	return rmdir(tmp_dir);
+	return sb_test_rmtree(tmp_dir);
 }
 
 int main(void)

@@ -1,10 +1,7 @@
 /* test_spec.c - parsing and validation of experiment specs (docs/spec.md):
  * the malformed-spec corpus tests/specs/bad/ with the exact message each
  * must produce (its sibling .err file), and the good specs' resolved values. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <cmocka.h>
+#include "support.h"
 
 #include <dirent.h>
 #include <stdio.h>
@@ -22,16 +19,9 @@
 
 static char *slurp(const char *path)
 {
-	FILE *f = fopen(path, "rb");
-	if (!f)
+	char *text = sb_test_read_file(path, NULL);
+	if (!text)
 		fail_msg("cannot open '%s' (run from the repository root)", path);
-	fseek(f, 0, SEEK_END);
-	long n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	char *text = malloc((size_t)n + 1);
-	assert_int_equal(fread(text, 1, (size_t)n, f), (size_t)n);
-	text[n] = '\0';
-	fclose(f);
 	return text;
 }
 
@@ -345,8 +335,8 @@ static void test_method_overrides_model_and_train(void **state)
 static void test_name_defaults_to_safe_stem(void **state)
 {
 	(void)state;
-	char dir[] = "/tmp/sb_test_spec_XXXXXX";
-	assert_non_null(mkdtemp(dir));
+	char dir[64];
+	assert_int_equal(sb_test_tmpdir(dir, sizeof dir, "test_spec"), 0);
 	char path[256];
 	snprintf(path, sizeof path, "%s/my exp.v2.yaml", dir);
 	FILE *f = fopen(path, "w");
@@ -358,8 +348,7 @@ static void test_name_defaults_to_safe_stem(void **state)
 	load_ok(&spec, path);
 	assert_string_equal(spec.name, "my_exp.v2");
 	sb_spec_release(&spec);
-	unlink(path);
-	rmdir(dir);
+	sb_test_rmtree(dir);
 }
 
 int main(void)

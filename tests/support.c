@@ -1,0 +1,230 @@
+/* support.c - helpers shared by the cmocka tests in tests/ (support.h):
+ * temporary directories, files, results files of known runs written with
+ * the real writer (harness/results.c), an opened model. */
+#define _XOPEN_SOURCE 700 /* nftw */
+#include "support.h"
+
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "util.h"
+
+/* ---- temporary directories and files ---- */
+
+int sb_test_tmpdir(char *dir, size_t size, const char *label)
+{
+	int n = snprintf(dir, size, "/tmp/sb_%s_XXXXXX", label);
+	if (n < 0 || (size_t)n >= size)
+		return -1;
+	return mkdtemp(dir) ? 0 : -1;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag,
+			struct FTW *ftw)
+{
+	(void)st, (void)flag, (void)ftw;
+	return remove(path);
+}
+
+int sb_test_rmtree(const char *dir)
+{
+	return nftw(dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+}
+
+char *sb_test_path(const char *dir, const char *name)
+{
+	return sb_asprintf("%s/%s", dir, name);
+}
+
+char *sb_test_read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return NULL;
+	char *buf = NULL;
+	size_t n = 0, got;
+	char chunk[4096];
+	while ((got = fread(chunk, 1, sizeof chunk, f)) > 0) {
+		buf = sb_realloc(buf, n + got + 1);
+		memcpy(buf + n, chunk, got);
+		n += got;
+	}
+	fclose(f);
+	buf = sb_realloc(buf, n + 1);
+	buf[n] = '\0';
+	if (len)
+		*len = n;
+	return buf;
+}
+
+/* ---- results files of known runs ---- */
+
+void sb_test_run_attr(struct sb_test_run *run, const char *name,
+		      double value, const char *units)
+{
+	assert_true(run->n_attrs < SB_TEST_MAX_ATTRS);
+	run->attrs[run->n_attrs++] = (struct sb_test_attr){
+		.name = name, .value = value, .units = units,
+	};
+}
+
+void sb_test_run_attr_str(struct sb_test_run *run, const char *name,
+			  const char *text)
+{
+	assert_true(run->n_attrs < SB_TEST_MAX_ATTRS);
+	run->attrs[run->n_attrs++] = (struct sb_test_attr){
+		.name = name, .text = text,
+	};
+}
+
+static void log_eval(struct sb_run_log *log, const struct sb_eval_row *ev)
+{
+	struct sb_error err = {{0}};
+	sb_run_log_eval(log, ev);
+	if (sb_run_log_flush(log, &err))
+		fail_msg("%s", err.msg);
+}
+
+static void write_run(struct sb_results *res, const struct sb_test_run *run)
+{
+	struct sb_policy pol = {.name = run->policy};
+	struct sb_optimizer opt = {.name = run->optimizer};
+	struct sb_error err = {{0}};
+	char *id = run->id ? sb_strdup(run->id)
+		   : *run->setting ? sb_asprintf("%s,%s,seed=%llu", run->method,
+						 run->setting,
+						 (unsigned long long)run->seed)
+		   : sb_asprintf("%s,seed=%llu", run->method,
+				 (unsigned long long)run->seed);
+	struct sb_run_cfg cfg = {
+		.id = id, .method = (char *)run->method,
+		.setting = (char *)run->setting, .policy = &pol,
+		.optimizer = &opt, .seed = run->seed,
+		.config_yaml = (char *)run->config_yaml,
+	};
+	struct sb_run_log *log;
+
+	assert_true(run->n_steps <= SB_TEST_MAX_STEPS &&
+		    run->n_evals <= SB_TEST_MAX_EVALS);
+	if (sb_results_run_begin(res, &cfg, &log, &err))
+		fail_msg("%s", err.msg);
+	size_t e = 0;
+	for (size_t t = 0; t < run->n_steps; t++) {
+		for (; e < run->n_evals &&
+		       run->evals[e].step < run->steps[t].step; e++)
+			log_eval(log, &run->evals[e]);
+		sb_run_log_step(log, &run->steps[t]);
+	}
+	for (; e < run->n_evals; e++)
+		log_eval(log, &run->evals[e]);
+	for (size_t a = 0; a < run->n_attrs; a++) {
+		const struct sb_test_attr *at = &run->attrs[a];
+		if (at->text)
+			sb_run_log_attr_str(log, at->name, at->text);
+		else
+			sb_run_log_attr(log, at->name, at->value, at->units);
+	}
+	if (sb_run_log_end(log, run->status, &err))
+		fail_msg("%s", err.msg);
+	free(id);
+}
+
+void sb_test_results_write(const char *path, const char *name,
+			   sb_test_describe_fn *describe, const void *ctx,
+			   size_t n)
+{
+	char *spec_path = sb_asprintf("%s.yaml", name);
+	char *text = sb_asprintf("name: %s\n", name);
+	struct sb_spec spec = {
+		.path = spec_path, .text = text, .name = (char *)name,
+	};
+	struct sb_results *res;
+	struct sb_error err = {{0}};
+	/* about 40 KiB: on the heap */
+	struct sb_test_run *run = sb_malloc(sizeof *run);
+
+	remove(path);
+	if (sb_results_open(&res, path, &spec, false, &err))
+		fail_msg("%s", err.msg);
+	for (size_t i = 0; i < n; i++) {
+		memset(run, 0, sizeof *run);
+		describe(ctx, i, run);
+		write_run(res, run);
+	}
+	if (sb_results_close(res, &err))
+		fail_msg("%s", err.msg);
+	free(run);
+	free(text);
+	free(spec_path);
+}
+
+/* ---- a model opened as the core opens it ---- */
+
+int sb_test_model_open(struct sb_test_model *m, const struct sb_model *model,
+		       const struct sb_values *cfg,
+		       const struct sb_data_info *info, size_t max_batch,
+		       struct sb_error *err)
+{
+	memset(m, 0, sizeof *m);
+	m->model = model;
+	m->info = *info;
+	m->priv = sb_calloc(1, model->priv_size);
+	int rc = model->init(m->priv, cfg, &m->info, max_batch, &m->layout,
+			     err);
+	if (rc == 0) {
+		m->params = sb_calloc(m->layout.n_params, sizeof *m->params);
+		m->grad = sb_calloc(m->layout.n_params, sizeof *m->grad);
+	}
+	return rc;
+}
+
+void sb_test_model_close(struct sb_test_model *m)
+{
+	m->model->release(m->priv);
+	free(m->priv);
+	free(m->params);
+	free(m->grad);
+}
+
+void sb_test_model_check_init(struct sb_test_model *m)
+{
+	size_t n = m->layout.n_params;
+	float *again = sb_malloc(n * sizeof *again);
+	m->model->init_params(m->priv, m->params, 42);
+	m->model->init_params(m->priv, again, 42);
+	assert_memory_equal(m->params, again, n * sizeof *again);
+	m->model->init_params(m->priv, again, 43);
+	assert_memory_not_equal(m->params, again, n * sizeof *again);
+	free(again);
+}
+
+double sb_test_model_loss(struct sb_test_model *m, const struct sb_batch *b)
+{
+	struct sb_eval ev;
+	m->model->forward(m->priv, m->params, b, &ev);
+	return ev.loss_sum / ev.count;
+}
+
+const struct sb_tensor *sb_test_tensor(const struct sb_layout *layout,
+				       const char *name)
+{
+	for (size_t i = 0; i < layout->n_tensors; i++)
+		if (!strcmp(layout->tensors[i].name, name))
+			return &layout->tensors[i];
+	fail_msg("no tensor '%s'", name);
+	return NULL;
+}
+
+float *sb_test_params(const struct sb_test_model *m, const char *name)
+{
+	return m->params + sb_test_tensor(&m->layout, name)->offset;
+}
+
+size_t sb_test_count_params(const struct sb_param *p)
+{
+	size_t n = 0;
+	while (p && p[n].name)
+		n++;
+	return n;
+}

@@ -1,0 +1,126 @@
+/* support.h - helpers shared by the cmocka tests in tests/ (linked into every
+ * test binary by the Makefile): temporary directories, files, results files
+ * of known runs written with the real writer, an opened model, tolerances. */
+#ifndef SB_TEST_SUPPORT_H
+#define SB_TEST_SUPPORT_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <string.h>
+
+#include "sb.h"
+#include "results.h"
+
+/* |a - b| <= tol in double (cmocka's assert_float_equal rounds to float). */
+#define assert_near(a, b, tol)                                                \
+	do {                                                                  \
+		double a_ = (a), b_ = (b), tol_ = (tol);                      \
+		if (!(fabs(a_ - b_) <= tol_))                                 \
+			fail_msg("%.17g != %.17g within %g", a_, b_, tol_);   \
+	} while (0)
+
+/* The message of an error holds `part`. */
+#define assert_error(err, part)                                               \
+	do {                                                                  \
+		const char *msg_ = (err)->msg, *part_ = (part);               \
+		if (!strstr(msg_, part_))                                     \
+			fail_msg("error '%s' lacks '%s'", msg_, part_);       \
+	} while (0)
+
+/* ---- temporary directories and files ---- */
+
+/* Creates a fresh directory /tmp/sb_<label>_XXXXXX and writes its path to
+ * dir (of size bytes); returns 0 or -1. */
+int sb_test_tmpdir(char *dir, size_t size, const char *label);
+/* Removes dir and everything below it, without following links. */
+int sb_test_rmtree(const char *dir);
+/* "<dir>/<name>", freshly allocated. */
+char *sb_test_path(const char *dir, const char *name);
+/* The whole file with a '\0' after it (its length in *len when len is not
+ * NULL), freshly allocated; NULL when it cannot be opened. */
+char *sb_test_read_file(const char *path, size_t *len);
+
+/* ---- results files of known runs ---- */
+
+#define SB_TEST_MAX_STEPS 256
+#define SB_TEST_MAX_EVALS 8
+#define SB_TEST_MAX_ATTRS 16
+
+/* A summary attribute of a run: a number with its units (NULL: none), or a
+ * string when text is not NULL. */
+struct sb_test_attr {
+	const char *name;
+	double value;
+	const char *units;
+	const char *text;
+};
+
+/* One run as the run loop would have logged it. */
+struct sb_test_run {
+	const char *id; /* NULL: "<method>,<setting>,seed=<seed>", without
+			 * the setting when it is "" */
+	const char *method, *setting, *policy, *optimizer;
+	uint64_t seed;
+	const char *config_yaml;
+	enum sb_status status;
+	size_t n_steps, n_evals, n_attrs;
+	struct sb_step_row steps[SB_TEST_MAX_STEPS];
+	struct sb_eval_row evals[SB_TEST_MAX_EVALS]; /* in step order */
+	struct sb_test_attr attrs[SB_TEST_MAX_ATTRS];
+};
+
+/* Describes run i of a test's own data `ctx` into run, zeroed beforehand. */
+typedef void sb_test_describe_fn(const void *ctx, size_t i,
+				 struct sb_test_run *run);
+
+/* Writes the results file `path` (replacing any) of the experiment `name`,
+ * whose spec is "name: <name>\n" at "<name>.yaml", with n runs. A run's
+ * rows are logged in step order, each evaluation after the steps up to its
+ * own and followed by a flush, as the run loop does; then its attributes
+ * and its status. Any error fails the test. */
+void sb_test_results_write(const char *path, const char *name,
+			   sb_test_describe_fn *describe, const void *ctx,
+			   size_t n);
+void sb_test_run_attr(struct sb_test_run *run, const char *name,
+		      double value, const char *units);
+void sb_test_run_attr_str(struct sb_test_run *run, const char *name,
+			  const char *text);
+
+/* ---- a model opened as the core opens it ---- */
+
+struct sb_test_model {
+	const struct sb_model *model;
+	void *priv;
+	struct sb_layout layout;
+	struct sb_data_info info;
+	float *params, *grad; /* zeroed, layout.n_params each */
+};
+
+/* Runs the model's init with cfg (which the caller releases) and, when it
+ * succeeds, allocates params and grad; returns init's result. Close the
+ * model either way. */
+int sb_test_model_open(struct sb_test_model *m, const struct sb_model *model,
+		       const struct sb_values *cfg,
+		       const struct sb_data_info *info, size_t max_batch,
+		       struct sb_error *err);
+void sb_test_model_close(struct sb_test_model *m);
+/* Fails unless init_params draws the same parameters from the same seed
+ * and others from another; leaves params drawn from seed 42. */
+void sb_test_model_check_init(struct sb_test_model *m);
+/* The mean loss of a forward pass over the batch. */
+double sb_test_model_loss(struct sb_test_model *m, const struct sb_batch *b);
+/* The tensor of that name; fails the test when there is none. */
+const struct sb_tensor *sb_test_tensor(const struct sb_layout *layout,
+				       const char *name);
+/* The parameters of the model's tensor of that name. */
+float *sb_test_params(const struct sb_test_model *m, const char *name);
+
+/* The number of entries of a parameter table (NULL: none). */
+size_t sb_test_count_params(const struct sb_param *p);
+
+#endif
