@@ -2,7 +2,7 @@
  * format, format_version, model, config, n_params; one float32 dataset per
  * tensor, named as it, with a `layer` attribute. llm.c weights: llmc.c. */
 #include "checkpoint.h"
-#include "h5str.h"
+#include "h5util.h"
 #include "util.h"
 #include "../models/lib/llmc.h"
 

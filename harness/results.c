@@ -2,7 +2,7 @@
  * attributes, one group per run, per-step and per-eval series appended from
  * in-memory buffers at every flush. Layout: docs/results.md (HDF5 1.10 API). */
 #include "results.h"
-#include "h5str.h"
+#include "h5util.h"
 #include "util.h"
 
 #include <assert.h>
@@ -114,36 +114,14 @@ static void quiet(void)
 	H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
 }
 
-/* Why the last HDF5 call failed. HDF5 clears its error stack at the entry
- * of every API call, so the reason is captured right where a call fails,
- * before any clean-up call. (The serial library is single-threaded.) */
-static char h5_why[256];
-
-static herr_t first_error(unsigned n, const H5E_error2_t *e, void *data)
-{
-	(void)data;
-	if (n == 0 && e->desc)
-		snprintf(h5_why, sizeof h5_why, "%s", e->desc);
-	return 0;
-}
-
-/* Records the innermost message of the error stack, the one closest to
- * where it happened ("truncated file: eof = ..."), and returns -1. */
-static int h5_fail(void)
-{
-	snprintf(h5_why, sizeof h5_why, "HDF5 error");
-	H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, first_error, NULL);
-	return -1;
-}
-
 static hid_t utf8_string_type(void)
 {
 	hid_t type = H5Tcopy(H5T_C_S1);
 	if (type < 0)
-		return h5_fail();
+		return sb_h5_fail();
 	if (H5Tset_size(type, H5T_VARIABLE) < 0 ||
 	    H5Tset_cset(type, H5T_CSET_UTF8) < 0) {
-		h5_fail();
+		sb_h5_fail();
 		H5Tclose(type);
 		return -1;
 	}
@@ -157,10 +135,10 @@ static int put_attr(hid_t obj, const char *name, hid_t file_type,
 	int rc = -1;
 	hid_t space = H5Screate(H5S_SCALAR), attr = -1;
 	if (space < 0)
-		return h5_fail();
+		return sb_h5_fail();
 	htri_t exists = H5Aexists(obj, name);
 	if (exists < 0 || (exists && H5Adelete(obj, name) < 0)) {
-		h5_fail();
+		sb_h5_fail();
 		goto out;
 	}
 	attr = H5Acreate2(obj, name, file_type, space, H5P_DEFAULT,
@@ -168,7 +146,7 @@ static int put_attr(hid_t obj, const char *name, hid_t file_type,
 	if (attr >= 0 && H5Awrite(attr, mem_type, value) >= 0)
 		rc = 0;
 	else
-		h5_fail();
+		sb_h5_fail();
 out:
 	if (attr >= 0)
 		H5Aclose(attr);
@@ -268,9 +246,9 @@ static int create_file(struct sb_results *res, const struct sb_spec *spec,
 	res->created = true;
 	res->file = H5Fcreate(res->path, H5F_ACC_TRUNC, H5P_DEFAULT,
 			      H5P_DEFAULT);
-	if (res->file < 0 && h5_fail())
+	if (res->file < 0 && sb_h5_fail())
 		return sb_error(err, "cannot create '%s': %s", res->path,
-				h5_why);
+				sb_h5_why());
 	/* Link creation order lets readers list runs in the order started. */
 	hid_t gcpl = H5Pcreate(H5P_GROUP_CREATE);
 	if (gcpl >= 0 && H5Pset_link_creation_order(
@@ -279,13 +257,13 @@ static int create_file(struct sb_results *res, const struct sb_spec *spec,
 		res->runs = H5Gcreate2(res->file, "runs", H5P_DEFAULT, gcpl,
 				       H5P_DEFAULT);
 	if (res->runs < 0)
-		h5_fail();
+		sb_h5_fail();
 	if (gcpl >= 0)
 		H5Pclose(gcpl);
 	if (res->runs < 0 || write_root(res->file, spec) ||
-	    (H5Fflush(res->file, H5F_SCOPE_GLOBAL) < 0 && h5_fail()))
+	    (H5Fflush(res->file, H5F_SCOPE_GLOBAL) < 0 && sb_h5_fail()))
 		return sb_error(err, "cannot write '%s': %s", res->path,
-				h5_why);
+				sb_h5_why());
 	return 0;
 }
 
@@ -297,9 +275,9 @@ static int reopen_file(struct sb_results *res, const struct sb_spec *spec,
 		return sb_error(err, "'%s' is not an HDF5 file; pass another "
 				"output file or remove it", path);
 	res->file = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
-	if (res->file < 0 && h5_fail())
+	if (res->file < 0 && sb_h5_fail())
 		return sb_error(err, "cannot open '%s' to resume it: %s", path,
-				h5_why);
+				sb_h5_why());
 	char *format = sb_h5_attr_str(res->file, "format");
 	int ours = format && !strcmp(format, FORMAT_NAME);
 	free(format);
@@ -324,9 +302,9 @@ static int reopen_file(struct sb_results *res, const struct sb_spec *spec,
 				"resume only with the spec that wrote it, or "
 				"write to another file", path);
 	res->runs = H5Gopen2(res->file, "runs", H5P_DEFAULT);
-	if (res->runs < 0 && h5_fail())
+	if (res->runs < 0 && sb_h5_fail())
 		return sb_error(err, "'%s' has no '/runs' group: %s", path,
-				h5_why);
+				sb_h5_why());
 	return 0;
 }
 
@@ -368,9 +346,9 @@ int sb_results_close(struct sb_results *res, struct sb_error *err)
 	int rc = 0;
 	if (res->runs >= 0)
 		H5Gclose(res->runs);
-	if (res->file >= 0 && H5Fclose(res->file) < 0 && h5_fail())
+	if (res->file >= 0 && H5Fclose(res->file) < 0 && sb_h5_fail())
 		rc = sb_error(err, "cannot close '%s': %s", res->path,
-			      h5_why);
+			      sb_h5_why());
 	free(res->path);
 	free(res);
 	return rc;
@@ -406,7 +384,7 @@ static hid_t create_series(hid_t parent, const struct sb_column *col,
 	hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
 	if (space < 0 || dcpl < 0 || H5Pset_chunk(dcpl, 1, &chunk) < 0 ||
 	    H5Pset_fill_value(dcpl, H5T_NATIVE_DOUBLE, &fill) < 0) {
-		h5_fail();
+		sb_h5_fail();
 		goto out;
 	}
 	/* Shuffle + deflate shrink the many all-NaN columns to almost nothing;
@@ -414,13 +392,13 @@ static hid_t create_series(hid_t parent, const struct sb_column *col,
 	if (H5Zfilter_avail(H5Z_FILTER_DEFLATE) > 0 &&
 	    (H5Pset_shuffle(dcpl) < 0 ||
 	     H5Pset_deflate(dcpl, DEFLATE_LEVEL) < 0)) {
-		h5_fail();
+		sb_h5_fail();
 		goto out;
 	}
 	ds = H5Dcreate2(parent, col->name, H5T_IEEE_F64LE, space, H5P_DEFAULT,
 			dcpl, H5P_DEFAULT);
 	if (ds < 0) {
-		h5_fail();
+		sb_h5_fail();
 	} else if (put_str(ds, "units", col->units) ||
 		   put_str(ds, "description", col->description)) {
 		H5Dclose(ds);
@@ -441,7 +419,7 @@ static int create_all_series(hid_t group, const char *name,
 	hid_t sub = H5Gcreate2(group, name, H5P_DEFAULT, H5P_DEFAULT,
 			       H5P_DEFAULT);
 	if (sub < 0)
-		return h5_fail();
+		return sb_h5_fail();
 	int rc = 0;
 	for (size_t i = 0; cols[i].name; i++)
 		if ((ds[i] = create_series(sub, &cols[i], chunk)) < 0)
@@ -514,21 +492,21 @@ int sb_results_run_begin(struct sb_results *res, const struct sb_run_cfg *run,
 		log->eval_ds[i] = -1;
 
 	if (H5Lexists(res->runs, id, H5P_DEFAULT) > 0 &&
-	    H5Ldelete(res->runs, id, H5P_DEFAULT) < 0 && h5_fail()) {
+	    H5Ldelete(res->runs, id, H5P_DEFAULT) < 0 && sb_h5_fail()) {
 		sb_error(err, "cannot replace '%s' in '%s': %s", log->where,
-			 res->path, h5_why);
+			 res->path, sb_h5_why());
 		goto fail;
 	}
 	log->group = H5Gcreate2(res->runs, id, H5P_DEFAULT, H5P_DEFAULT,
 				H5P_DEFAULT);
-	if ((log->group < 0 && h5_fail()) || write_run_attrs(log->group, run) ||
+	if ((log->group < 0 && sb_h5_fail()) || write_run_attrs(log->group, run) ||
 	    create_all_series(log->group, "steps", sb_step_columns,
 			      log->step_ds, STEP_CHUNK) ||
 	    create_all_series(log->group, "evals", sb_eval_columns,
 			      log->eval_ds, EVAL_CHUNK) ||
-	    (H5Fflush(res->file, H5F_SCOPE_GLOBAL) < 0 && h5_fail())) {
+	    (H5Fflush(res->file, H5F_SCOPE_GLOBAL) < 0 && sb_h5_fail())) {
 		sb_error(err, "cannot create '%s' in '%s': %s", log->where,
-			 res->path, h5_why);
+			 res->path, sb_h5_why());
 		goto fail;
 	}
 	*out = log;
@@ -594,7 +572,7 @@ static int append(hid_t ds, hsize_t written, hsize_t n, const double *values)
 	int rc = -1;
 	hsize_t size = written + n;
 	if (H5Dset_extent(ds, &size) < 0)
-		return h5_fail();
+		return sb_h5_fail();
 	hid_t file_space = H5Dget_space(ds);
 	hid_t mem_space = H5Screate_simple(1, &n, NULL);
 	if (file_space >= 0 && mem_space >= 0 &&
@@ -604,7 +582,7 @@ static int append(hid_t ds, hsize_t written, hsize_t n, const double *values)
 		     H5P_DEFAULT, values) >= 0)
 		rc = 0;
 	else
-		h5_fail();
+		sb_h5_fail();
 	if (mem_space >= 0)
 		H5Sclose(mem_space);
 	if (file_space >= 0)
@@ -654,7 +632,7 @@ static int write_pending_attrs(struct sb_run_log *log, struct sb_error *err)
 		if (bad && !rc)
 			rc = sb_error(err, "cannot write attribute '%s' of "
 				      "'%s' in '%s': %s", a->name, log->where,
-				      log->res->path, h5_why);
+				      log->res->path, sb_h5_why());
 		free(a->name);
 		free(a->text);
 		free(a->units);
@@ -679,7 +657,7 @@ int sb_run_log_flush(struct sb_run_log *log, struct sb_error *err)
 			rc = sb_error(err, "cannot append to '%s/steps/%s' in "
 				      "'%s': %s", log->where,
 				      sb_step_columns[bad].name, path,
-				      h5_why);
+				      sb_h5_why());
 		log->steps_written += log->n_steps;
 		log->n_steps = 0;
 	}
@@ -691,16 +669,16 @@ int sb_run_log_flush(struct sb_run_log *log, struct sb_error *err)
 			rc = sb_error(err, "cannot append to '%s/evals/%s' in "
 				      "'%s': %s", log->where,
 				      sb_eval_columns[bad].name, path,
-				      h5_why);
+				      sb_h5_why());
 		log->evals_written += log->n_evals;
 		log->n_evals = 0;
 	}
 	if (write_pending_attrs(log, rc ? NULL : err))
 		rc = -1;
-	if (H5Fflush(log->res->file, H5F_SCOPE_GLOBAL) < 0 && h5_fail() &&
+	if (H5Fflush(log->res->file, H5F_SCOPE_GLOBAL) < 0 && sb_h5_fail() &&
 	    !rc)
 		rc = sb_error(err, "cannot flush '%s': %s", path,
-			      h5_why);
+			      sb_h5_why());
 	return rc;
 }
 
@@ -711,11 +689,11 @@ int sb_run_log_end(struct sb_run_log *log, enum sb_status st,
 	int rc = sb_run_log_flush(log, err);
 	if (put_str(log->group, "status", status_names[st]) && !rc)
 		rc = sb_error(err, "cannot set the status of '%s' in '%s': %s",
-			      log->where, log->res->path, h5_why);
-	if (H5Fflush(log->res->file, H5F_SCOPE_GLOBAL) < 0 && h5_fail() &&
+			      log->where, log->res->path, sb_h5_why());
+	if (H5Fflush(log->res->file, H5F_SCOPE_GLOBAL) < 0 && sb_h5_fail() &&
 	    !rc)
 		rc = sb_error(err, "cannot flush '%s': %s", log->res->path,
-			      h5_why);
+			      sb_h5_why());
 	log_free(log);
 	return rc;
 }

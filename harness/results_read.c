@@ -2,7 +2,7 @@
  * the runs in the order they were started, with their attributes, and any
  * series as an array of doubles. For show, plot and report. */
 #include "results.h"
-#include "h5str.h"
+#include "h5util.h"
 #include "util.h"
 
 #include <errno.h>
@@ -15,25 +15,6 @@
 
 #define FORMAT_NAME "sparsebench-results"
 #define FORMAT_VERSION 1
-
-/* Why the last HDF5 call failed, captured where it failed: HDF5 clears its
- * error stack at the entry of every API call. */
-static char h5_why[256];
-
-static herr_t first_error(unsigned n, const H5E_error2_t *e, void *data)
-{
-	(void)data;
-	if (n == 0 && e->desc)
-		snprintf(h5_why, sizeof h5_why, "%s", e->desc);
-	return 0;
-}
-
-static int h5_fail(void)
-{
-	snprintf(h5_why, sizeof h5_why, "HDF5 error");
-	H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, first_error, NULL);
-	return -1;
-}
 
 /* ---- one run's attributes ---------------------------------------------- */
 
@@ -150,9 +131,9 @@ static herr_t visit_run(hid_t runs, const char *name, const H5L_info_t *info,
 static int list_runs(struct sb_results_view *view, struct sb_error *err)
 {
 	hid_t runs = H5Gopen2(view->file, "runs", H5P_DEFAULT);
-	if (runs < 0 && h5_fail())
+	if (runs < 0 && sb_h5_fail())
 		return sb_error(err, "'%s' has no '/runs' group: %s",
-				view->path, h5_why);
+				view->path, sb_h5_why());
 	struct listing ls = {.view = view};
 	hsize_t idx = 0;
 	herr_t rc = H5Literate(runs, H5_INDEX_CRT_ORDER, H5_ITER_INC, &idx,
@@ -163,11 +144,11 @@ static int list_runs(struct sb_results_view *view, struct sb_error *err)
 				 visit_run, &ls);
 	}
 	if (rc < 0)
-		h5_fail();
+		sb_h5_fail();
 	H5Gclose(runs);
 	if (rc < 0)
 		return sb_error(err, "cannot list the runs of '%s': %s",
-				view->path, h5_why);
+				view->path, sb_h5_why());
 	return 0;
 }
 
@@ -220,12 +201,12 @@ int sb_results_load(struct sb_results_view *view, const char *path,
 	view->file = H5Fopen(path, H5F_ACC_RDONLY,
 			     fapl >= 0 ? fapl : H5P_DEFAULT);
 	if (view->file < 0)
-		h5_fail();
+		sb_h5_fail();
 	if (fapl >= 0)
 		H5Pclose(fapl);
 	if (view->file < 0) {
 		sb_error(err, "'%s' is damaged (truncated or partly written) "
-			 "and cannot be read: %s", path, h5_why);
+			 "and cannot be read: %s", path, sb_h5_why());
 		goto fail;
 	}
 	if (check_format(view, err) || list_runs(view, err))
@@ -264,9 +245,9 @@ int sb_results_series(const struct sb_results_view *view, size_t run,
 		goto out;
 	ds = H5Dopen2(view->file, where, H5P_DEFAULT);
 	space = ds >= 0 ? H5Dget_space(ds) : -1;
-	if (space < 0 && h5_fail()) {
+	if (space < 0 && sb_h5_fail()) {
 		rc = sb_error(err, "cannot open '%s' in '%s': %s", where,
-			      view->path, h5_why);
+			      view->path, sb_h5_why());
 		goto out;
 	}
 	hsize_t dims[H5S_MAX_RANK];
@@ -279,10 +260,10 @@ int sb_results_series(const struct sb_results_view *view, size_t run,
 	H5Sget_simple_extent_dims(space, dims, NULL);
 	double *buf = sb_malloc((size_t)dims[0] * sizeof *buf);
 	if (dims[0] && H5Dread(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL,
-			       H5P_DEFAULT, buf) < 0 && h5_fail()) {
+			       H5P_DEFAULT, buf) < 0 && sb_h5_fail()) {
 		free(buf);
 		rc = sb_error(err, "cannot read '%s' in '%s': %s", where,
-			      view->path, h5_why);
+			      view->path, sb_h5_why());
 		goto out;
 	}
 	*values = buf;

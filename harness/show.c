@@ -3,7 +3,7 @@
  * "-" for what the file does not hold. */
 #include "show.h"
 #include "results.h"
-#include "h5str.h"
+#include "h5util.h"
 #include "util.h"
 
 #include <hdf5.h>

@@ -1,10 +1,34 @@
-/* h5str.c - reading string attributes (see h5str.h). The memory type keeps
- * the file's character set: HDF5 does not convert ASCII and UTF-8 strings
- * into each other. */
-#include "h5str.h"
+/* h5util.c - HDF5 string attributes and failure reasons (see h5util.h).
+ * The memory type of a string keeps the file's character set: HDF5 does not
+ * convert ASCII and UTF-8 strings into each other. */
+#include "h5util.h"
 #include "util.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+
+/* The serial HDF5 library is single-threaded, and so is this record. */
+static char why[256];
+
+static herr_t first_error(unsigned n, const H5E_error2_t *e, void *data)
+{
+	(void)data;
+	if (n == 0 && e->desc)
+		snprintf(why, sizeof why, "%s", e->desc);
+	return 0;
+}
+
+int sb_h5_fail(void)
+{
+	snprintf(why, sizeof why, "HDF5 error");
+	H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, first_error, NULL);
+	return -1;
+}
+
+const char *sb_h5_why(void)
+{
+	return why;
+}
 
 char *sb_h5_read_str(hid_t attr)
 {
