@@ -19,12 +19,13 @@ endif
 
 WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=c11 -D_DEFAULT_SOURCE $(WARN) -fno-math-errno -MMD -MP \
+# the project's own flags are added to whatever CFLAGS the user gives
+override CFLAGS += -std=c11 -D_DEFAULT_SOURCE $(WARN) -fno-math-errno -MMD -MP \
            -Iharness $(SANFLAGS)
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 LDLIBS  = $(PKG_LIBS) -lz -lm -lpthread
-LDFLAGS += $(SANFLAGS)
+override LDFLAGS += $(SANFLAGS)
 
 CORE_SRC   := $(filter-out harness/main.c,$(wildcard harness/*.c))
 PLUGIN_SRC := $(foreach f,$(FAMILIES),$(sort $(wildcard $(f)/*.c)))

@@ -223,7 +223,7 @@ static int read_labels(const char *path, uint8_t **labels, size_t *n,
 		       struct sb_error *err)
 {
 	struct idx f;
-	uint32_t count;
+	uint32_t count = 0;
 	*labels = NULL;
 	if (idx_open(&f, path, MAGIC_LABELS, 1, "labels", &count, err)) {
 		idx_abandon(&f);
