@@ -6,7 +6,7 @@ CC      ?= cc
 PKGS    := openblas hdf5 yaml-0.1 cmocka
 DEBS    := libopenblas-dev libhdf5-dev libyaml-dev libcmocka-dev pkg-config \
            zlib1g-dev gnuplot-nox fortunes fortunes-de dataset-fashion-mnist \
-           hdf5-tools python3-h5py
+           hdf5-tools python3-h5py poppler-utils openmpi-bin
 FAMILIES := policies optimizers datasets models
 
 ifeq ($(SANITIZE),1)
@@ -27,7 +27,7 @@ PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 LDLIBS  = $(PKG_LIBS) -lz -lm -lpthread
 override LDFLAGS += $(SANFLAGS)
 
-CORE_SRC   := $(filter-out harness/main.c,$(wildcard harness/*.c))
+CORE_SRC   := $(filter-out harness/main.c,$(wildcard harness/*.c harness/*/*.c))
 PLUGIN_SRC := $(foreach f,$(FAMILIES),$(sort $(wildcard $(f)/*.c)))
 # code shared by the plugins of a family, which is not itself a plugin
 SUPPORT_SRC := $(foreach f,$(FAMILIES),$(sort $(wildcard $(f)/lib/*.c)))
@@ -49,9 +49,13 @@ DEPS_STAMP := build/.deps-ok
 all: $(BIN)
 
 # ---- Debian packages ------------------------------------------------------
-deps: $(DEPS_STAMP)
-$(DEPS_STAMP):
-	@missing=""; for p in $(DEBS); do \
+# openmpi-bin is a run-time tool only (the tests launch shards with mpirun);
+# nothing is compiled or linked against MPI. The lists are checked again
+# whenever this Makefile changes.
+# $(call install_debs,PACKAGES): installs those missing when root, else
+# prints the one command and fails.
+define install_debs
+	@missing=""; for p in $(1); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' \
 	    || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
@@ -64,6 +68,11 @@ $(DEPS_STAMP):
 	    exit 1; \
 	  fi; \
 	fi
+endef
+
+deps: $(DEPS_STAMP)
+$(DEPS_STAMP): Makefile
+	$(call install_debs,$(DEBS))
 	@mkdir -p build && touch $@
 
 # ---- the plugin registry ----------------------------------------------------
@@ -112,10 +121,17 @@ $(BIN): $(BUILD)/harness/main.o $(BUILD)/libsb.a
 $(BUILD)/tests/%: tests/%.c $(TEST_SUPPORT) $(BUILD)/libsb.a | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Itests -o $@ $< $(TEST_SUPPORT) \
-	  $(BUILD)/libsb.a $(LDFLAGS) $(LDLIBS)
+	  $(TEST_EXTRA) $(BUILD)/libsb.a $(LDFLAGS) $(LDLIBS)
+
+# the inputs that once broke a loader, fed to the fuzz targets' loaders
+FUZZ_LOADERS := $(sort $(wildcard tests/fuzz/target_*.c)) \
+                tests/fuzz/input.c tests/fuzz/models.c
+$(BUILD)/tests/test_fuzz_regressions: $(FUZZ_LOADERS)
+$(BUILD)/tests/test_fuzz_regressions: TEST_EXTRA = -Itests/fuzz $(FUZZ_LOADERS)
 
 test: $(BIN) $(TEST_BIN)
-	@SB_BIN=$(abspath $(BIN)) tests/run_tests.sh $(TEST_BIN)
+	@SB_BIN=$(abspath $(BIN)) tests/run_tests.sh $(TEST_BIN) \
+		tests/crash/run_crash_test.sh
 
 # ---- the default experiment ---------------------------------------------------
 run: $(BIN)
@@ -130,6 +146,93 @@ $(BUILD)/bench/%: bench/%.c $(BUILD)/libsb.a | $(DEPS_STAMP)
 
 bench: $(BENCH_BIN)
 	@for b in $(BENCH_BIN); do echo "== $$b"; $$b || exit 1; done
+
+# ---- fuzzing (docs/fuzzing.md) -------------------------------------------------
+# One libFuzzer binary per loader of untrusted input, built by clang into
+# build/fuzz/ apart from the gcc build. `make fuzz` runs each in turn for
+# FUZZ_SECONDS from its corpus: what earlier runs found (build/fuzz/corpus/,
+# where new inputs go), the committed seeds (tests/fuzz/corpus/), the larger
+# seeds written at fuzz time (build/fuzz/seeds/) and, for specs, the
+# repository's own. A crash, leak or hang is saved to build/fuzz/crashes/
+# and fails the target.
+FUZZ_TARGETS ?= spec idx llmc_model llmc_tokens checkpoint results
+FUZZ_SECONDS ?= 60
+FUZZ_TIMEOUT ?= 10
+FUZZ_CC     := clang
+FUZZ_DEBS   := clang libclang-rt-14-dev
+FUZZ_BUILD  := build/fuzz
+FUZZ_STAMP  := build/.fuzz-deps-ok
+FUZZ_SAN    := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+               -fno-omit-frame-pointer
+FUZZ_CFLAGS := -O1 -g -std=c11 -D_DEFAULT_SOURCE $(WARN) -fno-math-errno \
+               -MMD -MP -Iharness $(FUZZ_SAN)
+FUZZ_LIB_OBJ := $(patsubst %.c,$(FUZZ_BUILD)/%.o,$(CORE_SRC) $(PLUGIN_SRC) \
+                $(SUPPORT_SRC)) $(FUZZ_BUILD)/gen/registry.o \
+                $(FUZZ_BUILD)/gen/commit.o
+FUZZ_BIN    := $(patsubst %,$(FUZZ_BUILD)/fuzz_%,$(FUZZ_TARGETS))
+# a single malloc may ask for anything up to ASan's 1 TiB: see driver.c
+# FUZZ_SEED 0 lets libFuzzer pick; a fixed seed with FUZZ_RUNS (inputs per
+# target) repeats the same search on the same commit, as CI does
+FUZZ_SEED   ?= 0
+FUZZ_RUNS   ?= -1
+FUZZ_FLAGS  := -max_total_time=$(FUZZ_SECONDS) -timeout=$(FUZZ_TIMEOUT) \
+               -seed=$(FUZZ_SEED) -runs=$(FUZZ_RUNS) \
+               -rss_limit_mb=2048 -malloc_limit_mb=1048576 \
+               -print_final_stats=1
+FUZZ_SEEDS_spec := experiments tests/specs/good tests/specs/bad
+
+.PHONY: fuzz fuzz-corpus
+$(FUZZ_STAMP): Makefile | $(DEPS_STAMP)
+	$(call install_debs,$(FUZZ_DEBS))
+	@touch $@
+
+$(FUZZ_BUILD)/%.o: %.c | $(FUZZ_STAMP)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(PKG_CFLAGS) \
+	  -c $< -o $@
+
+$(FUZZ_BUILD)/gen/%.o: $(BUILD)/%.c | $(FUZZ_STAMP)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(PKG_CFLAGS) \
+	  -c $< -o $@
+
+$(FUZZ_BUILD)/libsb.a: $(FUZZ_LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/target_%.c tests/fuzz/driver.c \
+		      tests/fuzz/input.c tests/fuzz/models.c tests/fuzz/fuzz.h \
+		      $(FUZZ_BUILD)/libsb.a
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(PKG_CFLAGS) \
+	  -DSB_FUZZ_TARGET=sb_fuzz_$* -o $@ tests/fuzz/driver.c $< \
+	  tests/fuzz/input.c tests/fuzz/models.c $(FUZZ_BUILD)/libsb.a \
+	  $(LDLIBS)
+
+# the seed writer uses the project's writers: the gcc build serves
+$(FUZZ_BUILD)/write_seeds: tests/fuzz/write_seeds.c tests/fuzz/models.c \
+			   $(BUILD)/libsb.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Itests/fuzz -o $@ $< \
+	  tests/fuzz/models.c $(BUILD)/libsb.a $(LDFLAGS) $(LDLIBS)
+
+fuzz: $(FUZZ_BIN) $(FUZZ_BUILD)/write_seeds
+	@rm -rf $(FUZZ_BUILD)/seeds && $(FUZZ_BUILD)/write_seeds $(FUZZ_BUILD)/seeds
+	@set -e; $(foreach t,$(FUZZ_TARGETS), \
+	  mkdir -p $(FUZZ_BUILD)/corpus/$(t) $(FUZZ_BUILD)/crashes/$(t) \
+	    $(FUZZ_BUILD)/seeds/$(t); \
+	  echo "== fuzz_$(t): $(FUZZ_SECONDS) s"; \
+	  $(FUZZ_BUILD)/fuzz_$(t) $(FUZZ_FLAGS) \
+	    -artifact_prefix=$(FUZZ_BUILD)/crashes/$(t)/ \
+	    $(FUZZ_BUILD)/corpus/$(t) tests/fuzz/corpus/$(t) \
+	    $(FUZZ_BUILD)/seeds/$(t) $(FUZZ_SEEDS_$(t)) \
+	    >$(FUZZ_BUILD)/fuzz_$(t).log 2>&1 \
+	  || { tail -n 60 $(FUZZ_BUILD)/fuzz_$(t).log; exit 1; }; \
+	  grep -E '^(Done|stat::number_of_executed_units|stat::peak_rss_mb)' \
+	    $(FUZZ_BUILD)/fuzz_$(t).log;)
+
+# rewrites the committed tiny seeds (after a format changes)
+fuzz-corpus: $(FUZZ_BUILD)/write_seeds
+	$(FUZZ_BUILD)/write_seeds --tiny tests/fuzz/corpus
 
 clean:
 	rm -rf build bin

@@ -58,13 +58,13 @@ static int bench(size_t batch, int threads)
 
 	/* one untimed step brings the pages and BLAS threads in */
 	sb_model_gpt.forward(priv, params, &b, &ev);
-	sb_model_gpt.backward(priv, params, grad);
+	sb_model_gpt.backward(priv, params, NULL, grad);
 	double t_fwd[REPEATS], t_bwd[REPEATS], t_step[REPEATS];
 	for (int r = 0; r < REPEATS; r++) {
 		double t0 = sb_now();
 		sb_model_gpt.forward(priv, params, &b, &ev);
 		double t1 = sb_now();
-		sb_model_gpt.backward(priv, params, grad);
+		sb_model_gpt.backward(priv, params, NULL, grad);
 		double t2 = sb_now();
 		t_fwd[r] = (t1 - t0) * 1e3;
 		t_bwd[r] = (t2 - t1) * 1e3;

@@ -3,7 +3,7 @@
  * for one that changes at every step (docs/optimizers.md). Prints, asserts
  * nothing. */
 #include "sb.h"
-#include "params.h"
+#include "spec/params.h"
 #include "util.h"
 
 #include <stdio.h>
@@ -87,6 +87,10 @@ static struct timing time_steps(const struct sb_optimizer *opt, float *params,
 	open_opt(&o, opt);
 	struct sb_opt_report rep = {0};
 	struct sb_opt_step st = {.t = 1, .lr = 1e-4};
+	/* grad serves as the full gradient and, its first |S| entries, as S's
+	 * (the values do not change the cost) */
+	if (opt->grad_need(o.priv) == SB_GRAD_ALWAYS)
+		st.full_grad = grad;
 	opt->step(o.priv, params, grad, &sel[0], true, &st, &rep);
 	double times[MAX_STEPS];
 	size_t steps = 0;

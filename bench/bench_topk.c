@@ -1,7 +1,7 @@
-/* bench_topk.c - time of sb_topk_abs (radix select, harness/topk.c) against
+/* bench_topk.c - time of sb_topk_abs (radix select, harness/run/topk.c) against
  * the sort-based way, qsort of (|x|, index) pairs, for n = 1e6, 1e7, 1e8 at
  * k = 1% of N(0, 1) values. Prints measured figures; asserts nothing. */
-#include "topk.h"
+#include "run/topk.h"
 #include "util.h"
 
 #include <math.h>

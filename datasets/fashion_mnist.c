@@ -439,8 +439,6 @@ static int fashion_mnist_open(void *priv, const struct sb_values *cfg,
 		info->n_examples[s] = d->n[s];
 	rc = 0;
 out:
-	if (rc)
-		fashion_mnist_release(d);
 	for (int i = 0; i < 2; i++) {
 		free(raw[i]);
 		free(dest[i]);

@@ -18,6 +18,7 @@
  * seq_len bytes, labelled by its category's index in `categories`. */
 #include "sb.h"
 #include "util.h"
+#include "lib/lm_windows.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -30,7 +31,7 @@
 #define DPKG_INFO "/var/lib/dpkg/info"
 #define SEPARATOR "\n%\n"
 
-static const struct sb_param params[] = {
+static const struct sb_param fortunes_params[] = {
 	{.name = "language", .type = SB_CHOICE, .def = "en", .choices = "en|de",
 	 .help = "en: fortunes (with fortunes-min); de: fortunes-de"},
 	{.name = "categories", .type = SB_STRINGS, .def = "[]",
@@ -228,7 +229,7 @@ static int resolve(const struct sb_values *cfg, struct names *cats,
 	return rc;
 }
 
-static int check(const struct sb_values *cfg, struct sb_error *err)
+static int fortunes_check(const struct sb_values *cfg, struct sb_error *err)
 {
 	struct names cats = {0}, paths = {0};
 	if (resolve(cfg, &cats, &paths, err))
@@ -365,7 +366,7 @@ static enum sb_split split_of(uint64_t hash, double val_fraction,
 
 /* ---- the dataset ------------------------------------------------------ */
 
-struct priv {
+struct fortunes {
 	bool classify;
 	size_t seq_len;
 	unsigned char *stream[3]; /* lm: the split's bytes */
@@ -376,65 +377,61 @@ struct priv {
 	size_t n_entries[3];      /* entries per split, either task */
 };
 
-static void release(void *p)
+static void fortunes_release(void *priv)
 {
-	struct priv *priv = p;
+	struct fortunes *d = priv;
 	for (int s = 0; s < 3; s++) {
-		free(priv->stream[s]);
-		free(priv->items[s]);
+		free(d->stream[s]);
+		free(d->items[s]);
 	}
-	free(priv->pool);
-	memset(priv, 0, sizeof *priv);
+	free(d->pool);
+	memset(d, 0, sizeof *d);
 }
 
-static void build_streams(struct priv *priv, const struct corpus *c,
+static void build_streams(struct fortunes *d, const struct corpus *c,
 			  const bool *keep, const enum sb_split *split)
 {
 	size_t sep = strlen(SEPARATOR);
 	for (size_t i = 0; i < c->n; i++)
 		if (keep[i])
-			priv->n_bytes[split[i]] += c->v[i].len + sep;
+			d->n_bytes[split[i]] += c->v[i].len + sep;
 	size_t used[3] = {0};
 	for (int s = 0; s < 3; s++)
-		priv->stream[s] = sb_malloc(priv->n_bytes[s]);
+		d->stream[s] = sb_malloc(d->n_bytes[s]);
 	for (size_t i = 0; i < c->n; i++) {
 		if (!keep[i])
 			continue;
-		unsigned char *dst = priv->stream[split[i]] + used[split[i]];
+		unsigned char *dst = d->stream[split[i]] + used[split[i]];
 		memcpy(dst, c->pool + c->v[i].off, c->v[i].len);
 		memcpy(dst + c->v[i].len, SEPARATOR, sep);
 		used[split[i]] += c->v[i].len + sep;
 	}
 }
 
-static void build_items(struct priv *priv, struct corpus *c, const bool *keep,
+static void build_items(struct fortunes *d, struct corpus *c, const bool *keep,
 			const enum sb_split *split)
 {
 	for (int s = 0; s < 3; s++)
-		priv->items[s] = sb_malloc((c->n ? c->n : 1) *
-					   sizeof *priv->items[s]);
+		d->items[s] = sb_malloc((c->n ? c->n : 1) *
+					sizeof *d->items[s]);
 	for (size_t i = 0; i < c->n; i++)
 		if (keep[i])
-			priv->items[split[i]][priv->n_items[split[i]]++] =
-				c->v[i];
-	priv->pool = c->pool;
+			d->items[split[i]][d->n_items[split[i]]++] = c->v[i];
+	d->pool = c->pool;
 	c->pool = NULL;
 }
 
-static size_t count_examples(const struct priv *priv, enum sb_split s)
+static size_t count_examples(const struct fortunes *d, enum sb_split s)
 {
-	size_t T = priv->seq_len, n = priv->n_bytes[s];
-	if (priv->classify)
-		return priv->n_items[s];
-	if (n < T + 1)
-		return 0;
-	return s == SB_TRAIN ? n - T : (n - 1) / T;
+	if (d->classify)
+		return d->n_items[s];
+	return sb_lm_windows_count(s, d->n_bytes[s], d->seq_len);
 }
 
-static int open_data(void *p, const struct sb_values *cfg,
-		     struct sb_data_info *info, struct sb_error *err)
+static int fortunes_open(void *priv, const struct sb_values *cfg,
+			 struct sb_data_info *info, struct sb_error *err)
 {
-	struct priv *priv = p;
+	struct fortunes *d = priv;
 	struct names cats = {0}, paths = {0};
 	if (resolve(cfg, &cats, &paths, err))
 		return -1;
@@ -442,8 +439,8 @@ static int open_data(void *p, const struct sb_values *cfg,
 	int rc = 0;
 	for (size_t i = 0; !rc && i < paths.n; i++)
 		rc = read_category(&c, paths.v[i], (uint32_t)i, err);
-	priv->classify = !strcmp(sb_values_str(cfg, "task"), "classify");
-	priv->seq_len = (size_t)sb_values_int(cfg, "seq_len");
+	d->classify = !strcmp(sb_values_str(cfg, "task"), "classify");
+	d->seq_len = (size_t)sb_values_int(cfg, "seq_len");
 	if (!rc) {
 		bool *keep = dedup(&c);
 		enum sb_split *split = sb_malloc((c.n ? c.n : 1) *
@@ -452,28 +449,28 @@ static int open_data(void *p, const struct sb_values *cfg,
 		double test = sb_values_float(cfg, "test_fraction");
 		for (size_t i = 0; i < c.n; i++) {
 			split[i] = split_of(c.v[i].hash, val, test);
-			priv->n_entries[split[i]] += keep[i];
+			d->n_entries[split[i]] += keep[i];
 		}
-		if (priv->classify)
-			build_items(priv, &c, keep, split);
+		if (d->classify)
+			build_items(d, &c, keep, split);
 		else
-			build_streams(priv, &c, keep, split);
+			build_streams(d, &c, keep, split);
 		free(split);
 		free(keep);
 	}
 	*info = (struct sb_data_info){
-		.task = priv->classify ? SB_TASK_SEQ_CLASSIFY : SB_TASK_LM,
-		.n_classes = priv->classify ? cats.n : 0,
+		.task = d->classify ? SB_TASK_SEQ_CLASSIFY : SB_TASK_LM,
+		.n_classes = d->classify ? cats.n : 0,
 		.vocab = 256,
-		.seq_len = priv->seq_len,
+		.seq_len = d->seq_len,
 	};
 	for (int s = 0; !rc && s < 3; s++) {
-		info->n_examples[s] = count_examples(priv, (enum sb_split)s);
+		info->n_examples[s] = count_examples(d, (enum sb_split)s);
 		if (!info->n_examples[s])
 			rc = sb_error(err, "fortunes: the %s split is empty "
 				      "(%zu entries%s; %s)", split_names[s],
-				      priv->n_entries[s],
-				      priv->classify ? "" : " for seq_len",
+				      d->n_entries[s],
+				      d->classify ? "" : " for seq_len",
 				      s == SB_TRAIN ? "lower val_fraction and "
 				      "test_fraction" : s == SB_VAL ? "raise "
 				      "val_fraction" : "raise test_fraction");
@@ -482,23 +479,21 @@ static int open_data(void *p, const struct sb_values *cfg,
 	free(c.v);
 	names_release(&cats);
 	names_release(&paths);
-	if (rc)
-		release(priv);
 	return rc;
 }
 
-static void batch(void *p, enum sb_split split, const size_t *rows, size_t n,
-		  struct sb_batch *out)
+static void fortunes_batch(void *priv, enum sb_split split,
+			   const size_t *rows, size_t n, struct sb_batch *out)
 {
-	const struct priv *priv = p;
-	size_t T = priv->seq_len;
+	const struct fortunes *d = priv;
+	size_t T = d->seq_len;
 	out->n = n;
 	for (size_t r = 0; r < n; r++) {
 		int32_t *x = out->tokens + r * T;
-		if (priv->classify) {
-			const struct entry *e = &priv->items[split][rows[r]];
+		if (d->classify) {
+			const struct entry *e = &d->items[split][rows[r]];
 			const unsigned char *text =
-				(const unsigned char *)priv->pool + e->off;
+				(const unsigned char *)d->pool + e->off;
 			size_t len = e->len < T ? e->len : T;
 			for (size_t t = 0; t < T; t++)
 				x[t] = t < len ? text[t] : 0;
@@ -506,8 +501,8 @@ static void batch(void *p, enum sb_split split, const size_t *rows, size_t n,
 			out->targets[r] = (int32_t)e->cat;
 			continue;
 		}
-		size_t start = split == SB_TRAIN ? rows[r] : rows[r] * T;
-		const unsigned char *src = priv->stream[split] + start;
+		const unsigned char *src = d->stream[split] +
+			sb_lm_window_start(split, rows[r], T);
 		int32_t *y = out->targets + r * T;
 		for (size_t t = 0; t < T; t++) {
 			x[t] = src[t];
@@ -520,10 +515,10 @@ const struct sb_dataset sb_dataset_fortunes = {
 	.name = "fortunes",
 	.summary = "fortune cookies (Debian fortunes, fortunes-de): byte LM "
 		   "or category classification",
-	.params = params,
-	.priv_size = sizeof(struct priv),
-	.check = check,
-	.open = open_data,
-	.batch = batch,
-	.release = release,
+	.params = fortunes_params,
+	.priv_size = sizeof(struct fortunes),
+	.check = fortunes_check,
+	.open = fortunes_open,
+	.batch = fortunes_batch,
+	.release = fortunes_release,
 };

@@ -3,6 +3,7 @@
  * examples start at every offset; val/test are non-overlapping windows. */
 #include "sb.h"
 #include "util.h"
+#include "lib/lm_windows.h"
 #include "../models/lib/llmc.h"
 
 #include <errno.h>
@@ -10,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static const struct sb_param params[] = {
+static const struct sb_param llmc_tokens_params[] = {
 	{.name = "train", .type = SB_STRING, .def = NULL,
 	 .help = "llm.c token shard for training (.bin)"},
 	{.name = "val", .type = SB_STRING, .def = NULL,
@@ -26,7 +27,7 @@ static const struct sb_param params[] = {
 
 static const char *const split_names[] = {"train", "val", "test"};
 
-struct priv {
+struct llmc_tokens {
 	uint16_t *tokens[3]; /* per split; test may alias val */
 	size_t n_tokens[3];
 	size_t seq_len;
@@ -41,7 +42,8 @@ static const char *split_path(const struct sb_values *cfg, enum sb_split s)
 	return path;
 }
 
-static int check(const struct sb_values *cfg, struct sb_error *err)
+static int llmc_tokens_check(const struct sb_values *cfg,
+			     struct sb_error *err)
 {
 	for (int s = SB_TRAIN; s <= SB_TEST; s++) {
 		const char *path = split_path(cfg, (enum sb_split)s);
@@ -60,72 +62,58 @@ static int check(const struct sb_values *cfg, struct sb_error *err)
 	return 0;
 }
 
-static void release(void *p)
+static void llmc_tokens_release(void *priv)
 {
-	struct priv *priv = p;
-	if (priv->tokens[SB_TEST] != priv->tokens[SB_VAL])
-		free(priv->tokens[SB_TEST]);
-	free(priv->tokens[SB_VAL]);
-	free(priv->tokens[SB_TRAIN]);
-	memset(priv, 0, sizeof *priv);
+	struct llmc_tokens *d = priv;
+	if (d->tokens[SB_TEST] != d->tokens[SB_VAL])
+		free(d->tokens[SB_TEST]);
+	free(d->tokens[SB_VAL]);
+	free(d->tokens[SB_TRAIN]);
+	memset(d, 0, sizeof *d);
 }
 
-/* Examples of a split of n tokens: train starts anywhere a window and its
- * shifted targets fit; val/test windows tile the split without overlap. */
-static size_t count_examples(enum sb_split s, size_t n, size_t seq_len)
+static int llmc_tokens_open(void *priv, const struct sb_values *cfg,
+			    struct sb_data_info *info, struct sb_error *err)
 {
-	if (n < seq_len + 1)
-		return 0;
-	return s == SB_TRAIN ? n - seq_len : (n - 1) / seq_len;
-}
-
-static int open_data(void *p, const struct sb_values *cfg,
-		     struct sb_data_info *info, struct sb_error *err)
-{
-	struct priv *priv = p;
+	struct llmc_tokens *d = priv;
 	size_t vocab = (size_t)sb_values_int(cfg, "vocab");
-	priv->seq_len = (size_t)sb_values_int(cfg, "seq_len");
-	if (check(cfg, err))
+	d->seq_len = (size_t)sb_values_int(cfg, "seq_len");
+	if (llmc_tokens_check(cfg, err))
 		return -1;
 	*info = (struct sb_data_info){
-		.task = SB_TASK_LM, .vocab = vocab, .seq_len = priv->seq_len,
+		.task = SB_TASK_LM, .vocab = vocab, .seq_len = d->seq_len,
 	};
 	for (int s = SB_TRAIN; s <= SB_TEST; s++) {
 		const char *path = split_path(cfg, (enum sb_split)s);
 		if (s == SB_TEST && !strcmp(path, split_path(cfg, SB_VAL))) {
-			priv->tokens[s] = priv->tokens[SB_VAL];
-			priv->n_tokens[s] = priv->n_tokens[SB_VAL];
-		} else if (sb_llmc_tokens_read(path, vocab, &priv->tokens[s],
-					       &priv->n_tokens[s], err)) {
-			release(priv);
+			d->tokens[s] = d->tokens[SB_VAL];
+			d->n_tokens[s] = d->n_tokens[SB_VAL];
+		} else if (sb_llmc_tokens_read(path, vocab, &d->tokens[s],
+					       &d->n_tokens[s], err))
 			return -1;
-		}
-		info->n_examples[s] = count_examples((enum sb_split)s,
-						     priv->n_tokens[s],
-						     priv->seq_len);
-		if (!info->n_examples[s]) {
-			int rc = sb_error(err, "'%s': %zu tokens, too few for "
-					  "one %s example of seq_len %zu "
-					  "(needs %zu)", path,
-					  priv->n_tokens[s], split_names[s],
-					  priv->seq_len, priv->seq_len + 1);
-			release(priv);
-			return rc;
-		}
+		info->n_examples[s] = sb_lm_windows_count(
+			(enum sb_split)s, d->n_tokens[s], d->seq_len);
+		if (!info->n_examples[s])
+			return sb_error(err, "'%s': %zu tokens, too few for "
+					"one %s example of seq_len %zu "
+					"(needs %zu)", path, d->n_tokens[s],
+					split_names[s], d->seq_len,
+					d->seq_len + 1);
 	}
 	return 0;
 }
 
-static void batch(void *p, enum sb_split split, const size_t *rows, size_t n,
-		  struct sb_batch *out)
+static void llmc_tokens_batch(void *priv, enum sb_split split,
+			      const size_t *rows, size_t n,
+			      struct sb_batch *out)
 {
-	const struct priv *priv = p;
-	const uint16_t *tokens = priv->tokens[split];
-	size_t T = priv->seq_len;
+	const struct llmc_tokens *d = priv;
+	const uint16_t *tokens = d->tokens[split];
+	size_t T = d->seq_len;
 	out->n = n;
 	for (size_t r = 0; r < n; r++) {
-		size_t start = split == SB_TRAIN ? rows[r] : rows[r] * T;
-		const uint16_t *src = tokens + start;
+		const uint16_t *src =
+			tokens + sb_lm_window_start(split, rows[r], T);
 		int32_t *x = out->tokens + r * T, *y = out->targets + r * T;
 		for (size_t t = 0; t < T; t++) {
 			x[t] = src[t];
@@ -137,10 +125,10 @@ static void batch(void *p, enum sb_split split, const size_t *rows, size_t n,
 const struct sb_dataset sb_dataset_llmc_tokens = {
 	.name = "llmc_tokens",
 	.summary = "language modelling on llm.c uint16 token shards",
-	.params = params,
-	.priv_size = sizeof(struct priv),
-	.check = check,
-	.open = open_data,
-	.batch = batch,
-	.release = release,
+	.params = llmc_tokens_params,
+	.priv_size = sizeof(struct llmc_tokens),
+	.check = llmc_tokens_check,
+	.open = llmc_tokens_open,
+	.batch = llmc_tokens_batch,
+	.release = llmc_tokens_release,
 };

@@ -1,19 +1,23 @@
 /* main.c - the sparsebench command line (DESIGN.md "Command line"): the
  * only place that prints errors and chooses the exit code: 0 success,
  * 1 a run failed, 2 bad input (spec, file, argument). */
-#include "claims.h"
-#include "experiment.h"
-#include "params.h"
-#include "plot.h"
+#include "analysis/claims.h"
+#include "io/merge.h"
+#include "run/experiment.h"
+#include "spec/params.h"
+#include "analysis/plot.h"
 #include "registry.h"
-#include "report.h"
-#include "show.h"
-#include "spec.h"
+#include "analysis/report.h"
+#include "analysis/show.h"
+#include "run/shard.h"
+#include "spec/spec.h"
 #include "util.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 enum { EXIT_OK = 0, EXIT_RUN_FAILED = 1, EXIT_BAD_INPUT = 2 };
 
@@ -21,24 +25,28 @@ static const char usage_main[] =
 	"usage: sparsebench <command> [options]\n"
 	"\n"
 	"commands:\n"
-	"  run SPEC.yaml [-o OUT.h5] [--only PATTERN] [--resume] [--quiet]\n"
-	"                    run every grid point of an experiment\n"
-	"  validate SPEC.yaml  check a spec and list its runs, train nothing\n"
+	"  run SPEC.yaml [-o OUT.h5] [--only PATTERN] [--shard I/N] [--resume]\n"
+	"      [--quiet]     run every grid point of an experiment (or a shard)\n"
+	"  validate SPEC.yaml [--shard I/N]\n"
+	"                    check a spec and list its runs, train nothing\n"
 	"  list [policies|optimizers|datasets|models]\n"
 	"                    the plugins compiled in, with their parameters\n"
-	"  show RESULTS.h5   a table of the runs in a results file\n"
-	"  plot RESULTS.h5 [--out DIR] [--format pdf,png,svg] [FIGURE...]\n"
+	"  merge OUT.h5 SHARD.h5... [--force] [--partial] [--overwrite]\n"
+	"                    combine the results files of a spec's shards\n"
+	"  show RESULTS.h5...  a table of the runs in a results file\n"
+	"  plot RESULTS.h5... [--out DIR] [--format pdf,png,svg] [FIGURE...]\n"
 	"                    draw the figures with gnuplot\n"
-	"  report RESULTS.h5 [--format md|latex|csv] [--all] [--claims]\n"
+	"  report RESULTS.h5... [--format md|latex|csv] [--all] [--claims]\n"
 	"                    one row per method, ready for a paper; or the\n"
 	"                    seed's claims checked against the numbers\n"
 	"\n"
+	"Several RESULTS.h5: the shards of one spec, read as one file.\n"
 	"'sparsebench <command> --help' describes a command.\n"
 	"exit codes: 0 success, 1 a run failed, 2 bad input\n";
 
 static const char usage_run[] =
 	"usage: sparsebench run SPEC.yaml [-o OUT.h5] [--only PATTERN] "
-	"[--resume] [--quiet]\n"
+	"[--shard I/N] [--resume] [--quiet]\n"
 	"\n"
 	"Validates the whole spec, makes missing checkpoints by running the\n"
 	"specs named in checkpoint_spec, then trains every grid point and\n"
@@ -46,15 +54,21 @@ static const char usage_run[] =
 	"\n"
 	"  -o OUT.h5        results file (default results/<name>.h5)\n"
 	"  --only PATTERN   only runs whose id matches (fnmatch, or substring)\n"
+	"  --shard I/N      only shard I of N (0 <= I < N), balanced by expected\n"
+	"                   cost, into results/<name>.shard-I-of-N.h5; without\n"
+	"                   it, the shard a launcher sets (Slurm job array,\n"
+	"                   mpirun: docs/cluster.md); merge the shards with\n"
+	"                   'sparsebench merge'\n"
 	"  --resume         continue an existing results file of the same spec:\n"
 	"                   completed and diverged runs are kept, others re-run\n"
 	"  --quiet          no progress lines\n";
 
 static const char usage_validate[] =
-	"usage: sparsebench validate SPEC.yaml\n"
+	"usage: sparsebench validate SPEC.yaml [--shard I/N]\n"
 	"\n"
 	"Parses and checks the spec (keys, types, ranges, plugin names, files)\n"
-	"and prints its runs. Errors read FILE:LINE:COL: message (exit 2).\n";
+	"and prints its runs, or with --shard those of shard I of N. Errors\n"
+	"read FILE:LINE:COL: message (exit 2).\n";
 
 static const char usage_list[] =
 	"usage: sparsebench list [policies|optimizers|datasets|models]\n"
@@ -62,26 +76,42 @@ static const char usage_list[] =
 	"Prints each plugin with its summary and declared parameters (type,\n"
 	"default, allowed values), and the core's own sections.\n";
 
-static const char usage_show[] =
-	"usage: sparsebench show RESULTS.h5\n"
+static const char usage_merge[] =
+	"usage: sparsebench merge OUT.h5 SHARD.h5... [--force] [--partial] "
+	"[--overwrite]\n"
 	"\n"
-	"Prints one row per run: status, steps, losses, metrics, time.\n";
+	"Writes OUT.h5 with the runs of the shards in grid order, each copied\n"
+	"byte for byte, as one process would have written them. Refuses (exit\n"
+	"2) shards of different specs or builds, an OUT.h5 that is a shard or\n"
+	"exists, and runs missing or unfinished in every shard.\n"
+	"\n"
+	"  --force          merge shards of different specs or git commits\n"
+	"  --partial        write the runs there are; still lists the others\n"
+	"  --overwrite      replace an existing OUT.h5 (never a shard)\n";
+
+static const char usage_show[] =
+	"usage: sparsebench show RESULTS.h5...\n"
+	"\n"
+	"Prints one row per run: status, steps, losses, metrics, time.\n"
+	"Several files: the shards of one spec, read as one.\n";
 
 static const char usage_plot[] =
-	"usage: sparsebench plot RESULTS.h5 [--out DIR] [--format pdf,png,svg] "
+	"usage: sparsebench plot RESULTS.h5... [--out DIR] [--format pdf,png,svg] "
 	"[FIGURE...]\n"
 	"\n"
 	"Draws the figures (default: all that apply) with gnuplot; beside each\n"
-	"figure its .gp script and .dat data. Default DIR: results/<stem>/.\n";
+	"figure its .gp script and .dat data. Default DIR: results/<stem>/,\n"
+	"for several shard files <their folder>/<experiment>/.\n";
 
 static const char usage_report[] =
-	"usage: sparsebench report RESULTS.h5 [--format md|latex|csv] [--all] "
+	"usage: sparsebench report RESULTS.h5... [--format md|latex|csv] [--all] "
 	"[--claims]\n"
 	"\n"
 	"One row per method (x density): the test metric of the setting with\n"
 	"the best mean validation metric, mean +- std over seeds; --all shows\n"
 	"every setting. --claims prints instead, for each of the seed's claims\n"
-	"the file can judge, the numbers and whether they support it.\n";
+	"the file can judge, the numbers and whether they support it.\n"
+	"Several files: the shards of one spec, read as one.\n";
 
 static int bad_usage(const char *usage, const char *fmt, const char *arg)
 {
@@ -123,10 +153,23 @@ static int draw(const char *path, const char *out, const char *formats,
 
 /* ---- run, validate ---- */
 
+/* The share of this process: --shard I/N, else the launcher's, else the
+ * whole grid; mine[] gets its runs (freshly allocated). */
+static int resolve_shard(const struct sb_spec *spec, const char *arg,
+			 struct sb_shard *shard, bool **mine,
+			 struct sb_error *err)
+{
+	*mine = sb_calloc(spec->n_runs ? spec->n_runs : 1, sizeof **mine);
+	if (arg ? sb_shard_parse(shard, arg, err)
+		: sb_shard_from_env(shard, err))
+		return -1;
+	return sb_shard_select(spec, shard, *mine, err);
+}
+
 static int cmd_run(int argc, char **argv)
 {
 	struct sb_experiment_opts opts = {0};
-	const char *spec_path = NULL;
+	const char *spec_path = NULL, *shard_arg = NULL;
 	bool quiet = false;
 	for (int i = 1; i < argc; i++) {
 		if (is_help(argv[i])) {
@@ -136,6 +179,8 @@ static int cmd_run(int argc, char **argv)
 			opts.out = argv[++i];
 		} else if (!strcmp(argv[i], "--only") && i + 1 < argc) {
 			opts.only = argv[++i];
+		} else if (!strcmp(argv[i], "--shard") && i + 1 < argc) {
+			shard_arg = argv[++i];
 		} else if (!strcmp(argv[i], "--resume")) {
 			opts.resume = true;
 		} else if (!strcmp(argv[i], "--quiet")) {
@@ -154,14 +199,32 @@ static int cmd_run(int argc, char **argv)
 	struct sb_spec spec;
 	if (sb_spec_load(&spec, spec_path, &err))
 		return fail(&err, EXIT_BAD_INPUT);
+	struct sb_shard shard;
+	bool *mine;
+	if (resolve_shard(&spec, shard_arg, &shard, &mine, &err)) {
+		free(mine);
+		sb_spec_release(&spec);
+		return fail(&err, EXIT_BAD_INPUT);
+	}
+	opts.mine = mine;
+	opts.shard = &shard;
+	/* Processes sharing a node share its cores. */
+	sb_spec_default_threads(&spec, sb_shard_threads());
 	struct sb_progress prog;
 	sb_progress_init(&prog, quiet);
 	int rc = sb_experiment_run(&spec, &opts, &prog, &err);
 	bool plots_failed = false;
+	free(mine);
+	if (rc == 2) {
+		sb_spec_release(&spec);
+		return fail(&err, EXIT_RUN_FAILED);
+	}
 	if (rc >= 0) {
 		char *out = opts.out ? sb_strdup(opts.out)
-				     : sb_experiment_default_out(&spec);
-		if (spec.n_plots)
+				     : sb_experiment_default_out(&spec, &shard);
+		/* A shard's figures would show part of the grid: the figures
+		 * are drawn from the merged file. */
+		if (spec.n_plots && shard.count == 1)
 			plots_failed = draw(out, NULL, NULL,
 					    (const char *const *)spec.plots,
 					    spec.n_plots) != EXIT_OK;
@@ -178,21 +241,47 @@ static int cmd_run(int argc, char **argv)
 
 static int cmd_validate(int argc, char **argv)
 {
-	if (argc == 2 && is_help(argv[1])) {
-		fputs(usage_validate, stdout);
-		return EXIT_OK;
+	const char *spec_path = NULL, *shard_arg = NULL;
+	for (int i = 1; i < argc; i++) {
+		if (is_help(argv[i])) {
+			fputs(usage_validate, stdout);
+			return EXIT_OK;
+		} else if (!strcmp(argv[i], "--shard") && i + 1 < argc) {
+			shard_arg = argv[++i];
+		} else if (argv[i][0] == '-' || spec_path) {
+			return bad_usage(usage_validate,
+					 "unexpected argument '%s'", argv[i]);
+		} else {
+			spec_path = argv[i];
+		}
 	}
-	if (argc != 2)
-		return bad_usage(usage_validate, "%s",
-				 "expected exactly one SPEC.yaml");
+	if (!spec_path)
+		return bad_usage(usage_validate, "%s", "missing SPEC.yaml");
 	struct sb_error err = {{0}};
 	struct sb_spec spec;
-	if (sb_spec_load(&spec, argv[1], &err))
+	if (sb_spec_load(&spec, spec_path, &err))
 		return fail(&err, EXIT_BAD_INPUT);
-	printf("%s: ok: experiment '%s', %zu run%s\n", spec.path, spec.name,
-	       spec.n_runs, spec.n_runs == 1 ? "" : "s");
+	struct sb_shard shard = {0, 1, NULL};
+	bool *mine = sb_calloc(spec.n_runs ? spec.n_runs : 1, sizeof *mine);
+	if ((shard_arg && sb_shard_parse(&shard, shard_arg, &err)) ||
+	    sb_shard_select(&spec, &shard, mine, &err)) {
+		free(mine);
+		sb_spec_release(&spec);
+		return fail(&err, EXIT_BAD_INPUT);
+	}
+	size_t n_mine = 0;
 	for (size_t i = 0; i < spec.n_runs; i++)
-		printf("  %s\n", spec.runs[i].id);
+		n_mine += mine[i];
+	printf("%s: ok: experiment '%s', %zu run%s", spec.path, spec.name,
+	       spec.n_runs, spec.n_runs == 1 ? "" : "s");
+	if (shard_arg)
+		printf("; shard %zu/%zu: %zu run%s", shard.index, shard.count,
+		       n_mine, n_mine == 1 ? "" : "s");
+	printf("\n");
+	for (size_t i = 0; i < spec.n_runs; i++)
+		if (mine[i])
+			printf("  %s\n", spec.runs[i].id);
+	free(mine);
 	sb_spec_release(&spec);
 	return EXIT_OK;
 }
@@ -227,17 +316,14 @@ static void print_params(const struct sb_param *params)
 	}
 }
 
-#define LIST_FAMILY(title, table, count, extra, extra_cond)               \
-	do {                                                              \
-		printf("%s:\n", title);                                   \
-		for (size_t i = 0; i < (count); i++) {                    \
-			printf("  %-16s %s\n", (table)[i]->name,          \
-			       (table)[i]->summary);                      \
-			if (extra_cond)                                   \
-				print_params(extra);                      \
-			print_params((table)[i]->params);                 \
-		}                                                         \
-	} while (0)
+/* What `list` says above each family's plugins. */
+static const char *const list_titles[SB_N_FAMILIES] = {
+	[SB_FAMILY_POLICY] = "policies (scoped ones also take the scope "
+			     "parameters)",
+	[SB_FAMILY_OPTIMIZER] = "optimizers (all take the schedule parameters)",
+	[SB_FAMILY_DATASET] = "datasets",
+	[SB_FAMILY_MODEL] = "models (all take the checkpoint parameters)",
+};
 
 static int cmd_list(int argc, char **argv)
 {
@@ -246,38 +332,138 @@ static int cmd_list(int argc, char **argv)
 		fputs(usage_list, stdout);
 		return EXIT_OK;
 	}
-	static const char *const families[] = {"policies", "optimizers",
-					       "datasets", "models"};
 	bool known = !which;
-	for (size_t f = 0; which && f < 4; f++)
-		known |= !strcmp(which, families[f]);
+	for (int f = 0; which && f < SB_N_FAMILIES; f++)
+		known |= !strcmp(which, sb_family_names[f]);
 	if (!known || argc > 2)
 		return bad_usage(usage_list, "unknown plugin family '%s'",
 				 which);
-	bool all = !which;
-	if (all || !strcmp(which, "policies"))
-		LIST_FAMILY("policies (scoped ones also take the scope "
-			    "parameters)", sb_policies, sb_n_policies,
-			    sb_scope_params, sb_policies[i]->scoped);
-	if (all || !strcmp(which, "optimizers"))
-		LIST_FAMILY("optimizers (all take the schedule parameters)",
-			    sb_optimizers, sb_n_optimizers,
-			    sb_schedule_params, true);
-	if (all || !strcmp(which, "datasets"))
-		LIST_FAMILY("datasets", sb_datasets, sb_n_datasets,
-			    (const struct sb_param *)NULL, false);
-	if (all || !strcmp(which, "models"))
-		LIST_FAMILY("models (all take the checkpoint parameters)",
-			    sb_models, sb_n_models, sb_checkpoint_params,
-			    true);
-	if (all) {
+	for (int f = 0; f < SB_N_FAMILIES; f++) {
+		if (which && strcmp(which, sb_family_names[f]))
+			continue;
+		printf("%s:\n", list_titles[f]);
+		for (size_t i = 0; i < sb_registry_count(f); i++) {
+			struct sb_plugin p = sb_registry_plugin(f, i);
+			printf("  %-16s %s\n", p.name, p.summary);
+			if (f == SB_FAMILY_POLICY)
+				printf("      reads the full gradient: %s\n",
+				       sb_grad_need_name(((const struct sb_policy *)
+							  p.desc)->grad_need));
+			print_params(sb_params_core(&p));
+			print_params(p.params);
+		}
+	}
+	if (!which) {
 		printf("train (the `train:` section):\n");
 		print_params(sb_train_params);
 	}
 	return EXIT_OK;
 }
 
+/* ---- merge ---- */
+
+/* Says on stderr which runs a merge lacks or left unfinished. */
+static void merge_notes(const struct sb_merge_report *rep)
+{
+	if (rep->forced)
+		fprintf(stderr, "warning: merged with --force: %s\n",
+			rep->forced);
+	for (size_t i = 0; i < rep->n_missing; i++)
+		fprintf(stderr, "missing run '%s' (in no shard)\n",
+			rep->missing[i]);
+	for (size_t i = 0; i < rep->n_unfinished; i++)
+		fprintf(stderr, "unfinished run '%s' (still running, or its "
+			"process was stopped)\n", rep->unfinished[i]);
+}
+
+static int cmd_merge(int argc, char **argv)
+{
+	struct sb_merge_opts opts = {0};
+	const char **paths = sb_calloc((size_t)argc, sizeof *paths);
+	size_t n = 0;
+	for (int i = 1; i < argc; i++) {
+		if (is_help(argv[i])) {
+			fputs(usage_merge, stdout);
+			free(paths);
+			return EXIT_OK;
+		} else if (!strcmp(argv[i], "--force")) {
+			opts.force = true;
+		} else if (!strcmp(argv[i], "--partial")) {
+			opts.partial = true;
+		} else if (!strcmp(argv[i], "--overwrite")) {
+			opts.overwrite = true;
+		} else if (argv[i][0] == '-') {
+			free(paths);
+			return bad_usage(usage_merge, "unexpected argument '%s'",
+					 argv[i]);
+		} else {
+			paths[n++] = argv[i];
+		}
+	}
+	if (n < 2) {
+		free(paths);
+		return bad_usage(usage_merge, "%s",
+				 "expected OUT.h5 and at least one SHARD.h5");
+	}
+	struct sb_error err = {{0}};
+	struct sb_merge_report rep;
+	int rc = sb_merge(paths[0], paths + 1, n - 1, &opts, &rep, &err);
+	merge_notes(&rep);
+	if (!rc)
+		fprintf(stderr, "merged %zu of %zu runs from %zu shard%s into "
+			"'%s'\n", rep.n_merged, rep.n_grid, n - 1,
+			n == 2 ? "" : "s", paths[0]);
+	sb_merge_report_release(&rep);
+	free(paths);
+	return rc ? fail(&err, EXIT_BAD_INPUT) : EXIT_OK;
+}
+
 /* ---- show, plot, report ---- */
+
+/* The results a reader reads: one file as it is, or several shard files
+ * merged (missing runs allowed) into a private temporary folder that
+ * results_done removes. */
+struct results_in {
+	char *path, *dir, *experiment;
+};
+
+static int results_in_open(struct results_in *in, const char *const *paths,
+			   size_t n, struct sb_error *err)
+{
+	memset(in, 0, sizeof *in);
+	if (n == 1) {
+		in->path = sb_strdup(paths[0]);
+		return 0;
+	}
+	const char *tmp = getenv("TMPDIR");
+	in->dir = sb_asprintf("%s/sparsebench-XXXXXX", tmp && *tmp ? tmp
+								    : "/tmp");
+	if (!mkdtemp(in->dir)) {
+		free(in->dir);
+		in->dir = NULL;
+		return sb_error(err, "cannot create a temporary folder: %s",
+				strerror(errno));
+	}
+	in->path = sb_asprintf("%s/merged.h5", in->dir);
+	struct sb_merge_opts opts = {.partial = true};
+	struct sb_merge_report rep;
+	int rc = sb_merge(in->path, paths, n, &opts, &rep, err);
+	merge_notes(&rep);
+	in->experiment = rep.experiment ? sb_strdup(rep.experiment) : NULL;
+	sb_merge_report_release(&rep);
+	return rc;
+}
+
+static void results_in_done(struct results_in *in)
+{
+	if (in->dir) {
+		unlink(in->path);
+		rmdir(in->dir);
+	}
+	free(in->path);
+	free(in->dir);
+	free(in->experiment);
+}
 
 static int cmd_show(int argc, char **argv)
 {
@@ -285,25 +471,35 @@ static int cmd_show(int argc, char **argv)
 		fputs(usage_show, stdout);
 		return EXIT_OK;
 	}
-	if (argc != 2)
-		return bad_usage(usage_show, "%s",
-				 "expected exactly one RESULTS.h5");
+	if (argc < 2)
+		return bad_usage(usage_show, "%s", "missing RESULTS.h5");
 	struct sb_error err = {{0}};
-	if (sb_show(argv[1], stdout, &err))
-		return fail(&err, EXIT_BAD_INPUT);
-	return EXIT_OK;
+	struct results_in in;
+	int rc = results_in_open(&in, (const char *const *)argv + 1,
+				 (size_t)argc - 1, &err) ||
+		 sb_show(in.path, stdout, &err);
+	results_in_done(&in);
+	return rc ? fail(&err, EXIT_BAD_INPUT) : EXIT_OK;
+}
+
+static bool is_results_path(const char *arg)
+{
+	size_t n = strlen(arg);
+	return n > 3 && !strcmp(arg + n - 3, ".h5");
 }
 
 static int cmd_plot(int argc, char **argv)
 {
-	const char *path = NULL, *out = NULL, *formats = "pdf,png";
+	const char *out = NULL, *formats = "pdf,png";
 	const char **only = sb_calloc((size_t)argc, sizeof *only);
-	size_t n_only = 0;
+	const char **paths = sb_calloc((size_t)argc, sizeof *paths);
+	size_t n_only = 0, n_paths = 0;
 	int rc = EXIT_OK;
 	for (int i = 1; i < argc && rc == EXIT_OK; i++) {
 		if (is_help(argv[i])) {
 			fputs(usage_plot, stdout);
 			free(only);
+			free(paths);
 			return EXIT_OK;
 		} else if (!strcmp(argv[i], "--out") && i + 1 < argc) {
 			out = argv[++i];
@@ -312,27 +508,47 @@ static int cmd_plot(int argc, char **argv)
 		} else if (argv[i][0] == '-') {
 			rc = bad_usage(usage_plot, "unexpected argument '%s'",
 				       argv[i]);
-		} else if (!path) {
-			path = argv[i];
+		} else if (!n_paths || is_results_path(argv[i])) {
+			paths[n_paths++] = argv[i];
 		} else {
 			only[n_only++] = argv[i];
 		}
 	}
-	if (rc == EXIT_OK && !path)
+	if (rc == EXIT_OK && !n_paths)
 		rc = bad_usage(usage_plot, "%s", "missing RESULTS.h5");
+	struct sb_error err = {{0}};
+	struct results_in in = {0};
+	if (rc == EXIT_OK && results_in_open(&in, paths, n_paths, &err))
+		rc = fail(&err, EXIT_BAD_INPUT);
+	char *dir = NULL;
+	if (rc == EXIT_OK && !out && in.dir) {
+		/* Shards' figures go where one file's would: beside them. */
+		const char *slash = strrchr(paths[0], '/');
+		int len = slash ? (int)(slash - paths[0] + 1) : 0;
+		dir = sb_asprintf("%.*s%s", len, paths[0],
+				  in.experiment ? in.experiment : "merged");
+		out = dir;
+	}
 	if (rc == EXIT_OK)
-		rc = draw(path, out, formats, n_only ? only : NULL, n_only);
+		rc = draw(in.path, out, formats, n_only ? only : NULL, n_only);
+	results_in_done(&in);
+	free(dir);
 	free(only);
+	free(paths);
 	return rc;
 }
 
 static int cmd_report(int argc, char **argv)
 {
-	const char *path = NULL, *format = "md";
+	const char *format = "md";
 	bool all = false, claims = false;
-	for (int i = 1; i < argc; i++) {
+	const char **paths = sb_calloc((size_t)argc, sizeof *paths);
+	size_t n_paths = 0;
+	int rc = EXIT_OK;
+	for (int i = 1; i < argc && rc == EXIT_OK; i++) {
 		if (is_help(argv[i])) {
 			fputs(usage_report, stdout);
+			free(paths);
 			return EXIT_OK;
 		} else if (!strcmp(argv[i], "--format") && i + 1 < argc) {
 			format = argv[++i];
@@ -340,25 +556,30 @@ static int cmd_report(int argc, char **argv)
 			all = true;
 		} else if (!strcmp(argv[i], "--claims")) {
 			claims = true;
-		} else if (argv[i][0] == '-' || path) {
-			return bad_usage(usage_report,
-					 "unexpected argument '%s'", argv[i]);
+		} else if (argv[i][0] == '-') {
+			rc = bad_usage(usage_report,
+				       "unexpected argument '%s'", argv[i]);
 		} else {
-			path = argv[i];
+			paths[n_paths++] = argv[i];
 		}
 	}
-	if (!path)
-		return bad_usage(usage_report, "%s", "missing RESULTS.h5");
-	if (strcmp(format, "md") && strcmp(format, "latex") &&
+	if (rc == EXIT_OK && !n_paths)
+		rc = bad_usage(usage_report, "%s", "missing RESULTS.h5");
+	if (rc == EXIT_OK && strcmp(format, "md") && strcmp(format, "latex") &&
 	    strcmp(format, "csv"))
-		return bad_usage(usage_report,
-				 "unknown format '%s' (known: csv, latex, md)",
-				 format);
+		rc = bad_usage(usage_report,
+			       "unknown format '%s' (known: csv, latex, md)",
+			       format);
 	struct sb_error err = {{0}};
-	if (claims ? sb_claims(path, stdout, &err)
-		   : sb_report(path, format, all, stdout, &err))
-		return fail(&err, EXIT_BAD_INPUT);
-	return EXIT_OK;
+	struct results_in in = {0};
+	if (rc == EXIT_OK &&
+	    (results_in_open(&in, paths, n_paths, &err) ||
+	     (claims ? sb_claims(in.path, stdout, &err)
+		     : sb_report(in.path, format, all, stdout, &err))))
+		rc = fail(&err, EXIT_BAD_INPUT);
+	results_in_done(&in);
+	free(paths);
+	return rc;
 }
 
 int main(int argc, char **argv)
@@ -370,6 +591,7 @@ int main(int argc, char **argv)
 		{"run", cmd_run},   {"validate", cmd_validate},
 		{"list", cmd_list}, {"show", cmd_show},
 		{"plot", cmd_plot}, {"report", cmd_report},
+		{"merge", cmd_merge},
 	};
 	if (argc < 2) {
 		fputs(usage_main, stderr);

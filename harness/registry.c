@@ -1,32 +1,65 @@
-/* registry.c - look-up of the generated plugin tables by name. */
+/* registry.c - the generated plugin tables seen as one: the families'
+ * names, counts, plugins by position and look-up by name. */
 #include "registry.h"
+#include "util.h"
 
 #include <string.h>
 
-#define FIND(table, count, name)                                  \
-	do {                                                      \
-		for (size_t i = 0; i < (count); i++)              \
-			if (!strcmp((table)[i]->name, (name)))    \
-				return (table)[i];                \
-		return NULL;                                      \
-	} while (0)
+const char *const sb_family_names[SB_N_FAMILIES] = {
+	[SB_FAMILY_POLICY] = "policies",
+	[SB_FAMILY_OPTIMIZER] = "optimizers",
+	[SB_FAMILY_DATASET] = "datasets",
+	[SB_FAMILY_MODEL] = "models",
+};
 
-const struct sb_policy *sb_registry_policy(const char *name)
+size_t sb_registry_count(enum sb_family family)
 {
-	FIND(sb_policies, sb_n_policies, name);
+	static const size_t *const counts[SB_N_FAMILIES] = {
+		[SB_FAMILY_POLICY] = &sb_n_policies,
+		[SB_FAMILY_OPTIMIZER] = &sb_n_optimizers,
+		[SB_FAMILY_DATASET] = &sb_n_datasets,
+		[SB_FAMILY_MODEL] = &sb_n_models,
+	};
+	sb_assert((unsigned)family < SB_N_FAMILIES, "a known plugin family");
+	return *counts[family];
 }
 
-const struct sb_optimizer *sb_registry_optimizer(const char *name)
+/* The common members of descriptor d of any family. */
+#define PLUGIN_OF(fam, d, is_scoped)                                          \
+	((struct sb_plugin){.family = (fam), .desc = (d), .name = (d)->name,  \
+			    .summary = (d)->summary, .params = (d)->params,   \
+			    .priv_size = (d)->priv_size,                      \
+			    .release = (d)->release, .scoped = (is_scoped)})
+
+struct sb_plugin sb_registry_plugin(enum sb_family family, size_t i)
 {
-	FIND(sb_optimizers, sb_n_optimizers, name);
+	sb_assert(i < sb_registry_count(family),
+		  "plugin index within its family's table");
+	switch (family) {
+	case SB_FAMILY_POLICY:
+		return PLUGIN_OF(family, sb_policies[i], sb_policies[i]->scoped);
+	case SB_FAMILY_OPTIMIZER:
+		return PLUGIN_OF(family, sb_optimizers[i], false);
+	case SB_FAMILY_DATASET:
+		return PLUGIN_OF(family, sb_datasets[i], false);
+	case SB_FAMILY_MODEL:
+		return PLUGIN_OF(family, sb_models[i], false);
+	case SB_N_FAMILIES:
+		break;
+	}
+	sb_assert(false, "a known plugin family");
+	return (struct sb_plugin){0};
 }
 
-const struct sb_dataset *sb_registry_dataset(const char *name)
+bool sb_registry_find(enum sb_family family, const char *name,
+		      struct sb_plugin *out)
 {
-	FIND(sb_datasets, sb_n_datasets, name);
-}
-
-const struct sb_model *sb_registry_model(const char *name)
-{
-	FIND(sb_models, sb_n_models, name);
+	for (size_t i = 0; i < sb_registry_count(family); i++) {
+		struct sb_plugin p = sb_registry_plugin(family, i);
+		if (!strcmp(p.name, name)) {
+			*out = p;
+			return true;
+		}
+	}
+	return false;
 }

@@ -125,6 +125,46 @@ struct sb_selection {
 void sb_selection_reserve(struct sb_selection *sel, size_t cap);
 void sb_selection_release(struct sb_selection *sel);
 
+/* ---- the gradient a backward pass computes ----------------------------- */
+
+/* When a policy or an optimizer reads the gradient of every component
+ * rather than its values on S. The core computes the full gradient only on
+ * the steps someone needs it (docs/run.md); on the others the model computes
+ * S's gradient alone, and no n-vector of gradients is touched. */
+enum sb_grad_need {
+	SB_GRAD_NEVER,  /* a policy selects without a gradient (ctx->grad is
+	                   NULL); an optimizer reads g on S only */
+	SB_GRAD_WARMUP, /* policies: every step until select returns
+	                   SB_SELECT_FIXED */
+	SB_GRAD_ALWAYS, /* every step */
+};
+
+/* "never", "until S is fixed" or "every step": what `list` shows. */
+const char *sb_grad_need_name(enum sb_grad_need need);
+
+/* How much of one tensor's gradient a backward pass is asked for. */
+enum sb_grad_want {
+	SB_WANT_NONE, /* no component of the tensor is in S */
+	SB_WANT_SOME, /* some are */
+	SB_WANT_ALL,  /* every one is */
+};
+
+/* One tensor's share of S: its components are idx[first..first+count). */
+struct sb_grad_span {
+	enum sb_grad_want want;
+	size_t first, count;
+};
+
+/* The gradient of S alone, packed in S's order: grad[j] is d(loss) /
+ * d(params[idx[j]]). S is sorted, so a tensor wanted whole occupies
+ * grad[first..first+size) in its own layout, and one wanted in part has
+ * its entries there in ascending order. */
+struct sb_grad_plan {
+	const sb_index *idx;                /* S, ascending */
+	size_t k;
+	const struct sb_grad_span *tensors; /* one per tensor of the layout */
+};
+
 /* ---- data -------------------------------------------------------------- */
 
 enum sb_split { SB_TRAIN, SB_VAL, SB_TEST };
@@ -172,12 +212,24 @@ struct sb_eval {
 
 /* ---- plugins ----------------------------------------------------------- */
 
+/* Every descriptor starts alike: name, a one-line summary, its declared
+ * parameters and priv_size. The core allocates priv_size bytes zeroed for
+ * each use of a plugin, passes them to every callback, and frees them.
+ *
+ * Lifecycle: `init` (`open` for a dataset) is called at most once; `release`
+ * is called exactly once after it, when the core is done with the state,
+ * whether init succeeded, failed or (being optional for a policy) was never
+ * called. So init returns its error without undoing its allocations, and
+ * release accepts zeroed or partly initialised state: it frees what is
+ * there (free(NULL) is fine) and must not assume init finished. */
+
 /* Read-only facts a policy selects from. The scope (include/exclude) is a
  * set of whole tensors; components of tensors outside it are added to S (or
  * left frozen) by the core, never by the policy. */
 struct sb_select_ctx {
 	const struct sb_layout *layout;
-	const float *grad;        /* full gradient of this step, n_params */
+	const float *grad;        /* full gradient of this step, n_params; NULL
+	                             for a policy that does not need it now */
 	long step;                /* 0-based training step */
 	uint64_t seed;            /* the run's seed, for seeded policies */
 	const size_t *scope;      /* indices into layout->tensors, ascending */
@@ -188,6 +240,15 @@ struct sb_select_ctx {
 	bool per_tensor;          /* granularity: choose within each tensor */
 };
 
+/* What select returns besides -1 (an error). */
+enum {
+	SB_SELECT_NEW = 0,   /* `out` holds a new set */
+	SB_SELECT_SAME = 1,  /* unchanged since the previous call (`out` left
+	                        as it was): costs nothing */
+	SB_SELECT_FIXED = 2, /* `out` holds a new set that never changes
+	                        again: select is not called any more */
+};
+
 struct sb_policy {
 	const char *name;
 	const char *summary;
@@ -195,20 +256,28 @@ struct sb_policy {
 	size_t priv_size;              /* zeroed state the core allocates */
 	bool scoped;                   /* takes the common scope parameters
 	                                  (density, include, exclude, outside,
-	                                  granularity: harness/params.c) */
+	                                  granularity: harness/spec/params.c) */
+	/* When select reads ctx->grad: SB_GRAD_NEVER (then it is NULL),
+	 * SB_GRAD_WARMUP (until select returns SB_SELECT_FIXED) or
+	 * SB_GRAD_ALWAYS. Every policy sets it; `list` shows it. */
+	enum sb_grad_need grad_need;
+	/* Optional. */
 	int (*init)(void *priv, const struct sb_values *cfg,
 		    const struct sb_layout *layout, struct sb_error *err);
-	/* Fills `out` with a sorted duplicate-free set. Returning 1 means "the
-	 * selection is unchanged from the previous call" (and `out` is left as
-	 * it was), so fixed policies cost nothing after warm-up. */
+	/* Fills `out` with a sorted duplicate-free set and returns one of
+	 * SB_SELECT_NEW, SB_SELECT_SAME or SB_SELECT_FIXED. */
 	int (*select)(void *priv, const struct sb_select_ctx *ctx,
 		      struct sb_selection *out, struct sb_error *err);
+	/* Optional; accepts zeroed state (the lifecycle above). */
 	void (*release)(void *priv);
 };
 
 struct sb_opt_step {
 	long t;       /* 1-based update count */
 	double lr;    /* after the schedule */
+	const float *full_grad; /* every component's gradient, n_params, for
+	                           an optimizer whose grad_need says
+	                           SB_GRAD_ALWAYS; else NULL */
 };
 
 struct sb_opt_report {
@@ -222,12 +291,18 @@ struct sb_optimizer {
 	size_t priv_size;
 	int (*init)(void *priv, const struct sb_values *cfg, size_t n_params,
 		    struct sb_error *err);
-	/* Updates params[i] for i in sel (only those move). `changed` is false
-	 * when sel is the same set as at the previous step. */
+	/* After init: SB_GRAD_ALWAYS when this state reads every component's
+	 * gradient at every step (st->full_grad: dense moments), else
+	 * SB_GRAD_NEVER. A function, as the need may follow the config. */
+	enum sb_grad_need (*grad_need)(const void *priv);
+	/* Updates params[sel->idx[j]] with grad[j], the gradient on S in S's
+	 * order (only those move). `changed` is false when sel is the same set
+	 * as at the previous step. */
 	void (*step)(void *priv, float *params, const float *grad,
 		     const struct sb_selection *sel, bool changed,
 		     const struct sb_opt_step *st, struct sb_opt_report *rep);
 	size_t (*state_bytes)(const void *priv);
+	/* Optional; accepts zeroed state (the lifecycle above). */
 	void (*release)(void *priv);
 };
 
@@ -245,6 +320,7 @@ struct sb_dataset {
 	/* Fills out->n = n examples of a split by their indices. */
 	void (*batch)(void *priv, enum sb_split split, const size_t *rows,
 		      size_t n, struct sb_batch *out);
+	/* Optional; accepts zeroed state (the lifecycle above). */
 	void (*release)(void *priv);
 };
 
@@ -262,8 +338,16 @@ struct sb_model {
 	/* Mean loss over the batch's targets; keeps activations for backward. */
 	void (*forward)(void *priv, const float *params,
 			const struct sb_batch *batch, struct sb_eval *out);
-	/* Adds d(mean loss)/d(params) of the last forward into grad. */
-	void (*backward)(void *priv, const float *params, float *grad);
+	/* Adds d(mean loss)/d(params) of the last forward into grad: with
+	 * plan NULL the full gradient (grad has n_params entries, the
+	 * reference); else S's alone, packed as struct sb_grad_plan says (grad
+	 * has plan->k entries), computing only what S needs. May be called
+	 * more than once after one forward. */
+	void (*backward)(void *priv, const float *params,
+			 const struct sb_grad_plan *plan, float *grad);
+	/* Bytes of what forward keeps for backward and backward's scratch. */
+	size_t (*activation_bytes)(const void *priv);
+	/* Optional; accepts zeroed state (the lifecycle above). */
 	void (*release)(void *priv);
 };
 

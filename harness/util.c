@@ -1,4 +1,5 @@
-/* util.c - allocation, random numbers, clock and hashing for the core.
+/* util.c - allocation, strings, random numbers, clock, hashing, finite
+ * means and byte sizes for the core.
  * xoshiro256** and splitmix64 follow Blackman and Vigna (2018). */
 #define _POSIX_C_SOURCE 200809L
 #include "util.h"
@@ -59,6 +60,23 @@ char *sb_asprintf(const char *fmt, ...)
 	vsnprintf(s, (size_t)n + 1, fmt, ap);
 	va_end(ap);
 	return s;
+}
+
+void sb_strbuf_printf(struct sb_strbuf *buf, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	size_t need = buf->len + (size_t)n + 1;
+	if (need > buf->cap) {
+		buf->cap = need > 2 * buf->cap ? need : 2 * buf->cap;
+		buf->s = sb_realloc(buf->s, buf->cap);
+	}
+	va_start(ap, fmt);
+	vsnprintf(buf->s + buf->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	buf->len += (size_t)n;
 }
 
 bool sb_mul_ok(size_t a, size_t b, size_t *out)
@@ -151,4 +169,44 @@ uint64_t sb_hash_bytes(const void *data, size_t n)
 		h *= 0x100000001b3ULL;
 	}
 	return h;
+}
+
+double sb_mean_finite(const double *x, size_t n)
+{
+	double sum = 0;
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (isfinite(x[i])) {
+			sum += x[i];
+			k++;
+		}
+	return k ? sum / (double)k : NAN;
+}
+
+const char *sb_bytes_unit(double bytes, double *scale)
+{
+	static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+	size_t u = 0;
+	*scale = 1;
+	while (fabs(bytes) / *scale >= 1024 &&
+	       u + 1 < sizeof units / sizeof units[0]) {
+		*scale *= 1024;
+		u++;
+	}
+	return units[u];
+}
+
+void sb_format_bytes(double bytes, char *buf, size_t size)
+{
+	if (isnan(bytes)) {
+		snprintf(buf, size, "-");
+		return;
+	}
+	double scale;
+	const char *unit = sb_bytes_unit(bytes, &scale);
+	double v = bytes / scale;
+	/* at least three significant digits; bytes are whole */
+	int decimals = scale == 1 || fabs(v) >= 100 ? 0
+		       : fabs(v) >= 10 ? 1 : 2;
+	snprintf(buf, size, "%.*f %s", decimals, v, unit);
 }

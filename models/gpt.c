@@ -4,6 +4,7 @@
 #include "sb.h"
 #include "util.h"
 #include "lib/gpt_ops.h"
+#include "lib/grad_at.h"
 
 #include <assert.h>
 #include <limits.h>
@@ -72,6 +73,7 @@ struct gpt {
 	/* forward: one buffer carved into the arrays below, sized for
 	 * max_batch rows of seq_len positions */
 	float *acts;
+	size_t n_acts;               /* floats in acts */
 	float *encoded;              /* [N,C] */
 	struct block_acts *blocks;   /* [L] */
 	float *lnf, *lnf_mean, *lnf_rstd; /* [N,C], [N], [N] */
@@ -88,6 +90,16 @@ struct gpt {
 	float *dlogits;              /* like probs */
 	float *dfeat;                /* [B,C] */
 	float *dscores;              /* [T,T] */
+
+	/* backward under a plan: each tensor's destination, the scratch of
+	 * the selected entries' kernels (grown on the first use), a layer
+	 * norm's two gradients when not wanted whole, and the positions of
+	 * each token for the lookup's selected entries */
+	struct sb_layout layout;
+	struct sb_tgrad *tgrad;      /* [n_tensors] */
+	struct sb_grad_scratch scratch;
+	float *ln_spare;             /* [2C] */
+	size_t *tok_first, *tok_order; /* [V+1], [max_batch*seq_len] */
 
 	/* the last forward's batch, copied */
 	int32_t *tokens;             /* [B,T] */
@@ -312,16 +324,21 @@ static int gpt_init(void *priv, const struct sb_values *cfg,
 		return -1;
 	build_table(g);
 	g->blocks = sb_calloc(g->L, sizeof *g->blocks);
-	g->acts = sb_malloc(layout_acts(g, NULL) * sizeof *g->acts);
+	g->n_acts = layout_acts(g, NULL);
+	g->acts = sb_malloc(g->n_acts * sizeof *g->acts);
 	layout_acts(g, g->acts);
 	g->tokens = sb_malloc(max_batch * g->seq_len * sizeof *g->tokens);
 	g->targets = sb_malloc(max_batch * g->seq_len * sizeof *g->targets);
 	g->lengths = sb_malloc(max_batch * sizeof *g->lengths);
 
+	g->tgrad = sb_calloc(g->n_tensors, sizeof *g->tgrad);
+	g->ln_spare = sb_malloc(2 * g->C * sizeof *g->ln_spare);
+
 	layout->n_params = g->n_params;
 	layout->n_tensors = g->n_tensors;
 	layout->tensors = g->tensors;
 	layout->n_layers = (int)g->L;
+	g->layout = *layout;
 	return 0;
 }
 
@@ -458,85 +475,256 @@ static void gpt_forward(void *priv, const float *params,
 	g->count = out->count;
 }
 
-static void gpt_backward(void *priv, const float *params, float *grad)
+/* ---- backward ---------------------------------------------------------- */
+
+/* Backward visits the tensors top-down in stages: the head, ln_f, each
+ * block from the last (six stages: its MLP projection, MLP input, second
+ * norm, attention projection, qkv, first norm), then the embeddings. A
+ * stage's rank is its place in that order. The lookup of the tied wte is at
+ * the bottom, so wanting wte means wanting everything down to the
+ * embeddings. Back-propagation stops after the lowest stage that holds a
+ * wanted tensor: nothing below it is wanted. */
+enum { ST_FCPROJ, ST_FC, ST_LN2, ST_ATTPROJ, ST_QKV, ST_LN1, STAGES };
+
+#define RANK_HEAD 0
+#define RANK_LNF 1
+
+static int rank_block(const struct gpt *g, size_t l, int stage)
 {
-	struct gpt *g = priv;
-	const size_t C = g->C, NH = g->NH, B = g->B, T = g->T, N = B * T;
+	return 2 + (int)(g->L - 1 - l) * STAGES + stage;
+}
 
-	if (!g->have_forward || g->count == 0.0)
-		return; /* nothing was counted: the loss does not move */
+static int rank_embed(const struct gpt *g)
+{
+	return 2 + (int)g->L * STAGES;
+}
+
+static int tensor_rank(const struct gpt *g, size_t t)
+{
+	static const int stage_of[PER_BLOCK] = {
+		[LN1_W] = ST_LN1, [LN1_B] = ST_LN1,
+		[QKV_W] = ST_QKV, [QKV_B] = ST_QKV,
+		[ATTPROJ_W] = ST_ATTPROJ, [ATTPROJ_B] = ST_ATTPROJ,
+		[LN2_W] = ST_LN2, [LN2_B] = ST_LN2,
+		[FC_W] = ST_FC, [FC_B] = ST_FC,
+		[FCPROJ_W] = ST_FCPROJ, [FCPROJ_B] = ST_FCPROJ,
+	};
+	if (t == WTE || t == WPE)
+		return rank_embed(g);
+	if (t == (size_t)LNF_W(g) || t == (size_t)LNF_B(g))
+		return RANK_LNF;
+	if (t >= (size_t)CLS_W(g))
+		return RANK_HEAD;
+	size_t l = (t - 2) / PER_BLOCK;
+	return rank_block(g, l, stage_of[(t - 2) % PER_BLOCK]);
+}
+
+/* The rank of the lowest stage holding a wanted tensor; -1 if none is. */
+static int lowest_wanted(const struct gpt *g)
+{
+	int low = -1;
+	for (size_t t = 0; t < g->n_tensors; t++)
+		if (g->tgrad[t].want != SB_WANT_NONE) {
+			int r = tensor_rank(g, t);
+			low = r > low ? r : low;
+		}
+	return low;
+}
+
+/* A linear layer's backward: dinp when not NULL, and the weight's and
+ * bias's gradients as wanted. The full path's products are the same
+ * sgemm calls as sb_gpt_matmul_backward's, in the same order of additions. */
+static void linear_backward(struct gpt *g, float *dinp, size_t w, size_t b,
+			    const float *dout, const float *inp,
+			    const float *weight, size_t N, size_t C, size_t OC)
+{
+	if (dinp)
+		sb_gpt_matmul_backward(dinp, NULL, NULL, dout, inp, weight, N,
+				       C, OC);
+	sb_tgrad_weight(&g->tgrad[w], dout, inp, N, C, OC, &g->scratch);
+	sb_tgrad_bias(&g->tgrad[b], dout, N, OC, &g->scratch);
+}
+
+/* A layer norm's backward into dinp, its gain's and bias's gradients as
+ * wanted (the kernel computes them whole in one pass with dinp). */
+static void norm_backward(struct gpt *g, float *dinp, size_t w, size_t b,
+			  const float *dout, const float *inp,
+			  const float *weight, const float *mean,
+			  const float *rstd, size_t N)
+{
+	const size_t C = g->C;
+	float *dw = sb_tgrad_begin(&g->tgrad[w], C, g->ln_spare);
+	float *db = sb_tgrad_begin(&g->tgrad[b], C, g->ln_spare + C);
+	sb_gpt_layernorm_backward(dinp, dw, db, dout, inp, weight, mean, rstd,
+				  N, C);
+	sb_tgrad_finish(&g->tgrad[w], dw);
+	sb_tgrad_finish(&g->tgrad[b], db);
+}
+
+/* The head, down to d(lnf) in dln when anything below is wanted. */
+static void head_backward(struct gpt *g, const float *params, int low)
+{
+	const size_t C = g->C, B = g->B, T = g->T, N = B * T;
 	const float scale = (float)(1.0 / g->count);
+	bool below = low > RANK_HEAD;
 
-	/* the head, down to d(lnf) in dln */
-	memset(g->dln, 0, N * C * sizeof *g->dln);
+	if (below)
+		memset(g->dln, 0, N * C * sizeof *g->dln);
 	if (g->classify) {
 		const size_t NC = g->NC;
 		memset(g->dlogits, 0, B * NC * sizeof *g->dlogits);
 		sb_gpt_crossentropy_backward(g->dlogits, g->probs, g->targets,
 					     scale, B, NC);
-		memset(g->dfeat, 0, B * C * sizeof *g->dfeat);
-		sb_gpt_matmul_backward(g->dfeat, grad + tensor_off(g, CLS_W(g)),
-				       grad + tensor_off(g, CLS_B(g)),
-				       g->dlogits, g->feat,
-				       params + tensor_off(g, CLS_W(g)), B, C,
-				       NC);
-		for (size_t b = 0; b < B; b++)
+		if (below)
+			memset(g->dfeat, 0, B * C * sizeof *g->dfeat);
+		linear_backward(g, below ? g->dfeat : NULL, CLS_W(g), CLS_B(g),
+				g->dlogits, g->feat,
+				params + tensor_off(g, CLS_W(g)), B, C, NC);
+		for (size_t b = 0; below && b < B; b++)
 			memcpy(g->dln + (b * T + (size_t)g->lengths[b] - 1) * C,
 			       g->dfeat + b * C, C * sizeof *g->dln);
 	} else {
 		memset(g->dlogits, 0, N * g->V * sizeof *g->dlogits);
 		sb_gpt_crossentropy_backward(g->dlogits, g->probs, g->targets,
 					     scale, N, g->V);
-		sb_gpt_matmul_backward(g->dln, grad + tensor_off(g, WTE), NULL,
-				       g->dlogits, g->lnf,
-				       params + tensor_off(g, WTE), N, C, g->V);
+		/* logits = lnf . wte^T: the head's share of wte's gradient;
+		 * the lookup adds the other share at the bottom */
+		if (below)
+			sb_gpt_matmul_backward(g->dln, NULL, NULL, g->dlogits,
+					       g->lnf,
+					       params + tensor_off(g, WTE), N,
+					       C, g->V);
+		sb_tgrad_weight(&g->tgrad[WTE], g->dlogits, g->lnf, N, C, g->V,
+				&g->scratch);
 	}
-	memset(g->dres, 0, N * C * sizeof *g->dres);
-	sb_gpt_layernorm_backward(g->dres, grad + tensor_off(g, LNF_W(g)),
-				  grad + tensor_off(g, LNF_B(g)), g->dln,
-				  g->blocks[g->L - 1].res3,
-				  params + tensor_off(g, LNF_W(g)), g->lnf_mean,
-				  g->lnf_rstd, N, C);
+}
 
-	/* dres holds d(res3) of block l on entry and d(its input) on exit:
-	 * each residual passes the gradient through unchanged, and the
-	 * layer norms on the branches add theirs into it */
-	for (size_t l = g->L; l-- > 0;) {
-		const struct block_acts *a = &g->blocks[l];
-		const float *resid = l ? g->blocks[l - 1].res3 : g->encoded;
+/* Block l's backward: g->dres holds d(res3) on entry and d(the block's
+ * input) on exit; each residual passes the gradient through unchanged, and
+ * the layer norms on the branches add theirs into it. Returns false when
+ * it stopped, at stage `low`. */
+static bool block_backward(struct gpt *g, const float *params, size_t l,
+			   int low)
+{
+	const size_t C = g->C, NH = g->NH, B = g->B, T = g->T, N = B * T;
+	const struct block_acts *a = &g->blocks[l];
+	const float *resid = l ? g->blocks[l - 1].res3 : g->encoded;
+	const size_t t0 = 2 + l * PER_BLOCK; /* the block's first tensor */
+	const int r = rank_block(g, l, 0);
 #define W(k) (params + block_off(g, l, (k)))
-#define DW(k) (grad + block_off(g, l, (k)))
-		memset(g->dfch_gelu, 0, N * 4 * C * sizeof *g->dfch_gelu);
-		sb_gpt_matmul_backward(g->dfch_gelu, DW(FCPROJ_W), DW(FCPROJ_B),
-				       g->dres, a->fch_gelu, W(FCPROJ_W), N,
-				       4 * C, C);
-		memset(g->dfch, 0, N * 4 * C * sizeof *g->dfch);
-		sb_gpt_gelu_backward(g->dfch, a->fch, g->dfch_gelu, N * 4 * C);
-		memset(g->dln, 0, N * C * sizeof *g->dln);
-		sb_gpt_matmul_backward(g->dln, DW(FC_W), DW(FC_B), g->dfch,
-				       a->ln2, W(FC_W), N, C, 4 * C);
-		sb_gpt_layernorm_backward(g->dres, DW(LN2_W), DW(LN2_B), g->dln,
-					  a->res2, W(LN2_W), a->ln2_mean,
-					  a->ln2_rstd, N, C);
+#define BELOW(stage) (low > r + (stage))
 
-		memset(g->datty, 0, N * C * sizeof *g->datty);
-		sb_gpt_matmul_backward(g->datty, DW(ATTPROJ_W), DW(ATTPROJ_B),
-				       g->dres, a->atty, W(ATTPROJ_W), N, C, C);
-		memset(g->dqkv, 0, N * 3 * C * sizeof *g->dqkv);
-		sb_gpt_attention_backward(g->dqkv, g->dscores, g->datty, a->qkv,
-					  a->att, B, T, C, NH);
+	if (BELOW(ST_FCPROJ))
+		memset(g->dfch_gelu, 0, N * 4 * C * sizeof *g->dfch_gelu);
+	linear_backward(g, BELOW(ST_FCPROJ) ? g->dfch_gelu : NULL,
+			t0 + FCPROJ_W, t0 + FCPROJ_B, g->dres, a->fch_gelu,
+			W(FCPROJ_W), N, 4 * C, C);
+	if (!BELOW(ST_FCPROJ))
+		return false;
+	memset(g->dfch, 0, N * 4 * C * sizeof *g->dfch);
+	sb_gpt_gelu_backward(g->dfch, a->fch, g->dfch_gelu, N * 4 * C);
+	if (BELOW(ST_FC))
 		memset(g->dln, 0, N * C * sizeof *g->dln);
-		sb_gpt_matmul_backward(g->dln, DW(QKV_W), DW(QKV_B), g->dqkv,
-				       a->ln1, W(QKV_W), N, C, 3 * C);
-		sb_gpt_layernorm_backward(g->dres, DW(LN1_W), DW(LN1_B), g->dln,
-					  resid, W(LN1_W), a->ln1_mean,
-					  a->ln1_rstd, N, C);
+	linear_backward(g, BELOW(ST_FC) ? g->dln : NULL, t0 + FC_W, t0 + FC_B,
+			g->dfch, a->ln2, W(FC_W), N, C, 4 * C);
+	if (!BELOW(ST_FC))
+		return false;
+	norm_backward(g, g->dres, t0 + LN2_W, t0 + LN2_B, g->dln, a->res2,
+		      W(LN2_W), a->ln2_mean, a->ln2_rstd, N);
+	if (!BELOW(ST_LN2))
+		return false;
+
+	if (BELOW(ST_ATTPROJ))
+		memset(g->datty, 0, N * C * sizeof *g->datty);
+	linear_backward(g, BELOW(ST_ATTPROJ) ? g->datty : NULL,
+			t0 + ATTPROJ_W, t0 + ATTPROJ_B, g->dres, a->atty,
+			W(ATTPROJ_W), N, C, C);
+	if (!BELOW(ST_ATTPROJ))
+		return false;
+	memset(g->dqkv, 0, N * 3 * C * sizeof *g->dqkv);
+	sb_gpt_attention_backward(g->dqkv, g->dscores, g->datty, a->qkv,
+				  a->att, B, T, C, NH);
+	if (BELOW(ST_QKV))
+		memset(g->dln, 0, N * C * sizeof *g->dln);
+	linear_backward(g, BELOW(ST_QKV) ? g->dln : NULL, t0 + QKV_W,
+			t0 + QKV_B, g->dqkv, a->ln1, W(QKV_W), N, C, 3 * C);
+	if (!BELOW(ST_QKV))
+		return false;
+	norm_backward(g, g->dres, t0 + LN1_W, t0 + LN1_B, g->dln, resid,
+		      W(LN1_W), a->ln1_mean, a->ln1_rstd, N);
+	return BELOW(ST_LN1);
 #undef W
-#undef DW
+#undef BELOW
+}
+
+/* The lookup's share of wte's gradient and wpe's, from d(encoded) in dres. */
+static void embed_backward(struct gpt *g)
+{
+	const size_t C = g->C, B = g->B, T = g->T, N = B * T;
+	const struct sb_tgrad *wte = &g->tgrad[WTE], *wpe = &g->tgrad[WPE];
+
+	if (wte->want == SB_WANT_ALL || wpe->want == SB_WANT_ALL)
+		sb_gpt_encoder_backward(
+			wte->want == SB_WANT_ALL ? wte->dst : NULL,
+			wpe->want == SB_WANT_ALL ? wpe->dst : NULL, g->dres,
+			g->tokens, B, T, C);
+	if (wte->want == SB_WANT_SOME) {
+		if (!g->tok_first) {
+			g->tok_first = sb_malloc((g->V + 1) *
+						 sizeof *g->tok_first);
+			g->tok_order = sb_malloc(g->max_batch * g->seq_len *
+						 sizeof *g->tok_order);
+		}
+		sb_gpt_encoder_backward_wte_at(wte->dst, wte->idx, wte->count,
+					       wte->base, g->dres, g->tokens,
+					       N, C, g->V, g->tok_first,
+					       g->tok_order);
 	}
-	sb_gpt_encoder_backward(grad + tensor_off(g, WTE),
-				grad + tensor_off(g, WPE), g->dres, g->tokens,
-				B, T, C);
+	if (wpe->want == SB_WANT_SOME)
+		sb_gpt_encoder_backward_wpe_at(wpe->dst, wpe->idx, wpe->count,
+					       wpe->base, g->dres, B, T, C);
+}
+
+static void gpt_backward(void *priv, const float *params,
+			 const struct sb_grad_plan *plan, float *grad)
+{
+	struct gpt *g = priv;
+	const size_t C = g->C, N = g->B * g->T;
+
+	if (!g->have_forward || g->count == 0.0)
+		return; /* nothing was counted: the loss does not move */
+	sb_tgrad_fill(g->tgrad, &g->layout, plan, grad);
+	int low = lowest_wanted(g);
+	if (low < 0)
+		return;
+
+	head_backward(g, params, low);
+	if (low == RANK_HEAD)
+		return;
+	memset(g->dres, 0, N * C * sizeof *g->dres);
+	norm_backward(g, g->dres, LNF_W(g), LNF_B(g), g->dln,
+		      g->blocks[g->L - 1].res3, params + tensor_off(g, LNF_W(g)),
+		      g->lnf_mean, g->lnf_rstd, N);
+	if (low == RANK_LNF)
+		return;
+	for (size_t l = g->L; l-- > 0;)
+		if (!block_backward(g, params, l, low))
+			return;
+	embed_backward(g);
+}
+
+static size_t gpt_activation_bytes(const void *priv)
+{
+	const struct gpt *g = priv;
+	size_t N = g->max_batch * g->seq_len;
+	size_t bytes = g->n_acts * sizeof *g->acts +
+		       N * (sizeof *g->tokens + sizeof *g->targets) +
+		       g->max_batch * sizeof *g->lengths +
+		       g->n_tensors * sizeof *g->tgrad +
+		       (2 * g->C + g->scratch.cap) * sizeof(float);
+	if (g->tok_first)
+		bytes += (g->V + 1 + N) * sizeof(size_t);
+	return bytes;
 }
 
 static void gpt_release(void *priv)
@@ -551,6 +739,11 @@ static void gpt_release(void *priv)
 	free(g->tokens);
 	free(g->targets);
 	free(g->lengths);
+	free(g->tgrad);
+	free(g->ln_spare);
+	free(g->tok_first);
+	free(g->tok_order);
+	sb_grad_scratch_release(&g->scratch);
 	memset(g, 0, sizeof *g);
 }
 
@@ -564,5 +757,6 @@ const struct sb_model sb_model_gpt = {
 	.init_params = gpt_init_params,
 	.forward = gpt_forward,
 	.backward = gpt_backward,
+	.activation_bytes = gpt_activation_bytes,
 	.release = gpt_release,
 };

@@ -3,6 +3,7 @@
  * cross-entropy; forward/backward pairs in the manner of llm.c. */
 #include "sb.h"
 #include "util.h"
+#include "lib/grad_at.h"
 
 #include <assert.h>
 #include <cblas.h>
@@ -43,6 +44,12 @@ struct mlp {
 	float *dlogits;   /* [max_batch, n_classes] */
 	float *dpost;     /* [max_batch, hidden] */
 	float *dpre;      /* [max_batch, hidden] */
+
+	/* backward under a plan: each tensor's destination and the scratch of
+	 * the selected entries' kernels (grown on the first use) */
+	struct sb_layout layout;
+	struct sb_tgrad *tgrad; /* [n_tensors] */
+	struct sb_grad_scratch scratch;
 };
 
 static const struct sb_param mlp_params[] = {
@@ -74,22 +81,19 @@ static void linear_forward(float *out, const float *in, const float *weight,
 	}
 }
 
-/* dweight += dout^T @ in, dbias += column sums of dout, and, when din is
- * not NULL, din = dout @ weight (overwritten, not accumulated).
+/* dweight += dout^T @ in and dbias += column sums of dout as tgw and tgb
+ * want them (whole, at S's entries, or not at all), and, when din is not
+ * NULL, din = dout @ weight (overwritten, not accumulated).
  * dout [n, n_out], in [n, n_in], weight/dweight [n_out, n_in] */
-static void linear_backward(float *din, float *dweight, float *dbias,
+static void linear_backward(float *din, const struct sb_tgrad *tgw,
+			    const struct sb_tgrad *tgb,
+			    struct sb_grad_scratch *scratch,
 			    const float *dout, const float *in,
 			    const float *weight, size_t n, size_t n_in,
 			    size_t n_out)
 {
-	cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)n_out,
-		    (int)n_in, (int)n, 1.0f, dout, (int)n_out, in, (int)n_in,
-		    1.0f, dweight, (int)n_in);
-	for (size_t r = 0; r < n; r++) {
-		const float *row = dout + r * n_out;
-		for (size_t j = 0; j < n_out; j++)
-			dbias[j] += row[j];
-	}
+	sb_tgrad_weight(tgw, dout, in, n, n_in, n_out, scratch);
+	sb_tgrad_bias(tgb, dout, n, n_out, scratch);
 	if (din)
 		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n,
 			    (int)n_in, (int)n_out, 1.0f, dout, (int)n_out,
@@ -215,8 +219,6 @@ static void add_tensor(struct mlp *m, const char *name, size_t *offset,
 	*offset += t->size;
 }
 
-static void mlp_release(void *priv);
-
 static int mlp_init(void *priv, const struct sb_values *cfg,
 		    const struct sb_data_info *data, size_t max_batch,
 		    struct sb_layout *layout, struct sb_error *err)
@@ -288,11 +290,9 @@ static int mlp_init(void *priv, const struct sb_values *cfg,
 	add_tensor(m, "head.weight", &offset, 2, m->n_classes, m->hidden,
 		   SB_LAYER_NONE);
 	add_tensor(m, "head.bias", &offset, 1, m->n_classes, 0, SB_LAYER_NONE);
-	if (offset > UINT32_MAX) {
-		mlp_release(m);
+	if (offset > UINT32_MAX)
 		return sb_error(err, "model 'mlp': %zu parameters exceed the "
 				"%u a selection can index", offset, UINT32_MAX);
-	}
 
 	size_t acts = (size_t)layers * max_batch * m->hidden;
 	m->x = sb_malloc(max_batch * m->n_in * sizeof *m->x);
@@ -304,10 +304,13 @@ static int mlp_init(void *priv, const struct sb_values *cfg,
 	m->dpost = sb_malloc(max_batch * m->hidden * sizeof *m->dpost);
 	m->dpre = sb_malloc(max_batch * m->hidden * sizeof *m->dpre);
 
+	m->tgrad = sb_calloc(m->n_tensors, sizeof *m->tgrad);
+
 	layout->n_params = offset;
 	layout->n_tensors = m->n_tensors;
 	layout->tensors = m->tensors;
 	layout->n_layers = m->layers;
+	m->layout = *layout;
 	return 0;
 }
 
@@ -370,24 +373,39 @@ static void mlp_forward(void *priv, const float *params,
 	m->count = out->count;
 }
 
-static void mlp_backward(void *priv, const float *params, float *grad)
+/* Backward visits the head (rank 0), then fc<layers-1> down to fc0 (rank
+ * layers - l); it stops after the lowest layer holding a wanted tensor. */
+static int layer_rank(const struct mlp *m, size_t t)
+{
+	return t >= 2 * (size_t)m->layers ? 0 : m->layers - (int)(t / 2);
+}
+
+static void mlp_backward(void *priv, const float *params,
+			 const struct sb_grad_plan *plan, float *grad)
 {
 	struct mlp *m = priv;
 	size_t n = m->n, h = m->hidden, c = m->n_classes;
 	if (n == 0 || m->count == 0.0)
 		return;
+	const struct sb_tgrad *tg = m->tgrad;
+	sb_tgrad_fill(m->tgrad, &m->layout, plan, grad);
+	int low = -1;
+	for (size_t t = 0; t < m->n_tensors; t++)
+		if (tg[t].want != SB_WANT_NONE && layer_rank(m, t) > low)
+			low = layer_rank(m, t);
+	if (low < 0)
+		return;
 
 	softmax_xent_backward(m->dlogits, m->probs, m->targets, n, c,
 			      m->count);
 	int top = m->layers - 1;
-	const struct sb_tensor *hw = &m->tensors[2 * m->layers];
-	const struct sb_tensor *hb = &m->tensors[2 * m->layers + 1];
-	linear_backward(m->dpost, grad + hw->offset, grad + hb->offset,
-			m->dlogits, m->post + (size_t)top * m->max_batch * h,
-			params + hw->offset, n, h, c);
-	for (int l = top; l >= 0; l--) {
+	size_t hw = 2 * (size_t)m->layers;
+	linear_backward(low > 0 ? m->dpost : NULL, &tg[hw], &tg[hw + 1],
+			&m->scratch, m->dlogits,
+			m->post + (size_t)top * m->max_batch * h,
+			params + m->tensors[hw].offset, n, h, c);
+	for (int l = top; l >= 0 && low >= m->layers - l; l--) {
 		const struct sb_tensor *w = &m->tensors[2 * l];
-		const struct sb_tensor *b = &m->tensors[2 * l + 1];
 		const float *pre = m->pre + (size_t)l * m->max_batch * h;
 		const float *post = m->post + (size_t)l * m->max_batch * h;
 		activation_backward(m->dpre, m->dpost, pre, post, n * h,
@@ -395,11 +413,24 @@ static void mlp_backward(void *priv, const float *params, float *grad)
 		const float *in = l == 0 ? m->x
 				  : m->post + (size_t)(l - 1) * m->max_batch * h;
 		size_t n_in = l == 0 ? m->n_in : h;
-		/* the input's gradient is not needed below the first layer */
-		linear_backward(l == 0 ? NULL : m->dpost, grad + w->offset,
-				grad + b->offset, m->dpre, in,
+		/* the input's gradient is wanted only above the lowest
+		 * wanted layer, and never below the first */
+		bool below = l > 0 && low > m->layers - l;
+		linear_backward(below ? m->dpost : NULL, &tg[2 * l],
+				&tg[2 * l + 1], &m->scratch, m->dpre, in,
 				params + w->offset, n, n_in, h);
 	}
+}
+
+static size_t mlp_activation_bytes(const void *priv)
+{
+	const struct mlp *m = priv;
+	size_t acts = (size_t)m->layers * m->max_batch * m->hidden;
+	return (m->max_batch * m->n_in + 2 * acts +
+		2 * m->max_batch * m->n_classes + 2 * m->max_batch * m->hidden +
+		m->scratch.cap) * sizeof(float) +
+	       m->max_batch * sizeof *m->targets +
+	       m->n_tensors * sizeof *m->tgrad;
 }
 
 static void mlp_release(void *priv)
@@ -415,6 +446,8 @@ static void mlp_release(void *priv)
 	free(m->dlogits);
 	free(m->dpost);
 	free(m->dpre);
+	free(m->tgrad);
+	sb_grad_scratch_release(&m->scratch);
 	memset(m, 0, sizeof *m);
 }
 
@@ -427,5 +460,6 @@ const struct sb_model sb_model_mlp = {
 	.init_params = mlp_init_params,
 	.forward = mlp_forward,
 	.backward = mlp_backward,
+	.activation_bytes = mlp_activation_bytes,
 	.release = mlp_release,
 };

@@ -40,7 +40,15 @@ static inline void moments(const struct adamw_hyper *h, float *restrict m,
 	}
 }
 
-static void dense_adam_step(void *priv, float *params, const float *grad,
+/* Every moment follows the full gradient (DESIGN.md): it reads all n
+ * components at every step, whatever S is. */
+static enum sb_grad_need dense_adam_grad_need(const void *priv)
+{
+	(void)priv;
+	return SB_GRAD_ALWAYS;
+}
+
+static void dense_adam_step(void *priv, float *params, const float *grad_s,
 			    const struct sb_selection *sel, bool changed,
 			    const struct sb_opt_step *st,
 			    struct sb_opt_report *rep)
@@ -49,7 +57,9 @@ static void dense_adam_step(void *priv, float *params, const float *grad,
 	/* a local copy: stores to params cannot alias it, so the loop keeps
 	 * the constants in registers */
 	const struct adamw_hyper hyper = s->h, *h = &hyper;
+	const float *grad = st->full_grad;
 	(void)changed;
+	(void)grad_s; /* the same values, at S: the moments read them all */
 
 	/* A trip count that is a multiple of 8 lets -O2's very cheap cost
 	 * model vectorise the body without a scalar epilogue; the rest is the
@@ -92,6 +102,7 @@ const struct sb_optimizer sb_optimizer_dense_adam = {
 	.params = dense_adam_params,
 	.priv_size = sizeof(struct dense_adam),
 	.init = dense_adam_init,
+	.grad_need = dense_adam_grad_need,
 	.step = dense_adam_step,
 	.state_bytes = dense_adam_state_bytes,
 	.release = dense_adam_release,

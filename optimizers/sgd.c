@@ -4,8 +4,8 @@
 #include "sb.h"
 #include "util.h"
 #include "lib/sparse_state.h"
+#include "lib/weight_decay.h"
 
-#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,8 +21,7 @@ struct sgd {
 static const struct sb_param sgd_params[] = {
 	{.name = "momentum", .type = SB_FLOAT, .def = "0", SB_RANGE(0, 1),
 	 .hi_open = true, .help = "heavy-ball momentum mu: b = mu * b + g (0: none)"},
-	{.name = "weight_decay", .type = SB_FLOAT, .def = "0", SB_RANGE(0, 1e3),
-	 .help = "decoupled decay: p -= lr * weight_decay * p (moving components)"},
+	WEIGHT_DECAY_PARAM,
 	{.name = "momentum_buffer", .type = SB_CHOICE, .def = "dense",
 	 .choices = "dense|sparse",
 	 .help = "momentum for all components every step, or only for the selected"},
@@ -59,6 +58,14 @@ static inline void accumulate(float *restrict buf, const float *restrict grad,
 		buf[i] = mu * buf[i] + grad[i];
 }
 
+/* A dense momentum buffer follows every component's gradient, as
+ * dense_adam's moments do; otherwise only S's is read. */
+static enum sb_grad_need sgd_grad_need(const void *priv)
+{
+	const struct sgd *s = priv;
+	return s->buf ? SB_GRAD_ALWAYS : SB_GRAD_NEVER;
+}
+
 static void sgd_step(void *priv, float *params, const float *grad,
 		     const struct sb_selection *sel, bool changed,
 		     const struct sb_opt_step *st, struct sb_opt_report *rep)
@@ -71,13 +78,14 @@ static void sgd_step(void *priv, float *params, const float *grad,
 	if (mu == 0.0f) {
 		for (size_t j = 0; j < sel->k; j++) {
 			sb_index i = idx[j];
-			params[i] = sgd_move(params[i], grad[i], lr, wd);
+			params[i] = sgd_move(params[i], grad[j], lr, wd);
 		}
 	} else if (!s->sparse_buffer) {
 		/* multiple-of-8 trip count: vectorised at -O2 (dense_adam.c) */
 		size_t n8 = s->n & ~(size_t)7;
-		accumulate(s->buf, grad, mu, n8);
-		accumulate(s->buf + n8, grad + n8, mu, s->n - n8);
+		const float *full = st->full_grad;
+		accumulate(s->buf, full, mu, n8);
+		accumulate(s->buf + n8, full + n8, mu, s->n - n8);
 		const float *buf = s->buf;
 		for (size_t j = 0; j < sel->k; j++) {
 			sb_index i = idx[j];
@@ -85,17 +93,13 @@ static void sgd_step(void *priv, float *params, const float *grad,
 		}
 	} else {
 		struct sb_sparse_state *state = &s->state;
-		if (changed || !s->steps) {
-			size_t entered = sb_sparse_state_align(state, sel);
-			/* before the first step there was no history to lose */
-			if (s->steps)
-				rep->history_lost = entered;
-		}
-		assert(state->k == sel->k);
+		rep->history_lost =
+			sb_sparse_state_follow(state, sel, changed, s->steps);
 		float *restrict buf = state->col[0];
+		/* entry j of the state is S's j-th component */
 		for (size_t j = 0; j < state->k; j++) {
 			sb_index i = state->idx[j];
-			buf[j] = mu * buf[j] + grad[i];
+			buf[j] = mu * buf[j] + grad[j];
 			params[i] = sgd_move(params[i], buf[j], lr, wd);
 		}
 	}
@@ -125,6 +129,7 @@ const struct sb_optimizer sb_optimizer_sgd = {
 	.params = sgd_params,
 	.priv_size = sizeof(struct sgd),
 	.init = sgd_init,
+	.grad_need = sgd_grad_need,
 	.step = sgd_step,
 	.state_bytes = sgd_state_bytes,
 	.release = sgd_release,

@@ -6,7 +6,6 @@
 #include "lib/adamw.h"
 #include "lib/sparse_state.h"
 
-#include <assert.h>
 #include <stdlib.h>
 
 enum { COL_M, COL_V, COL_COUNT, N_COLS };
@@ -68,6 +67,12 @@ static int sparse_adam_init(void *priv, const struct sb_values *cfg,
 	return 0;
 }
 
+static enum sb_grad_need sparse_adam_grad_need(const void *priv)
+{
+	(void)priv;
+	return SB_GRAD_NEVER;
+}
+
 static void sparse_adam_step(void *priv, float *params, const float *grad,
 			     const struct sb_selection *sel, bool changed,
 			     const struct sb_opt_step *st,
@@ -79,19 +84,15 @@ static void sparse_adam_step(void *priv, float *params, const float *grad,
 	const struct adamw_hyper hyper = s->h, *h = &hyper;
 	struct sb_sparse_state *state = &s->state;
 
-	rep->history_lost = 0;
-	if (changed || !s->steps) {
-		size_t entered = sb_sparse_state_align(state, sel);
-		/* before the first step there was no history to lose */
-		if (s->steps)
-			rep->history_lost = entered;
-	}
-	assert(state->k == sel->k);
+	rep->history_lost =
+		sb_sparse_state_follow(state, sel, changed, s->steps);
 	s->steps++;
 	bias_cover(&s->bias, h, s->steps);
 	const float *c1 = s->bias.c1, *c2 = s->bias.c2;
 	size_t last = s->bias.n - 1;
 
+	/* entry j of the state is S's j-th component, whose gradient is
+	 * grad[j] */
 	const sb_index *restrict idx = state->idx;
 	float *restrict m = state->col[COL_M];
 	float *restrict v = state->col[COL_V];
@@ -102,8 +103,8 @@ static void sparse_adam_step(void *priv, float *params, const float *grad,
 		uint32_t c = count[j] + 1;
 		size_t b = c < last ? c : last;
 		count[j] = c;
-		m[j] = adamw_m(h, m[j], grad[i]);
-		v[j] = adamw_v(h, v[j], grad[i]);
+		m[j] = adamw_m(h, m[j], grad[j]);
+		v[j] = adamw_v(h, v[j], grad[j]);
 		params[i] = adamw_move(params[i], m[j], v[j], c1[b], c2[b], lr,
 				       h);
 	}
@@ -131,6 +132,7 @@ const struct sb_optimizer sb_optimizer_sparse_adam = {
 	.params = sparse_adam_params,
 	.priv_size = sizeof(struct sparse_adam),
 	.init = sparse_adam_init,
+	.grad_need = sparse_adam_grad_need,
 	.step = sparse_adam_step,
 	.state_bytes = sparse_adam_state_bytes,
 	.release = sparse_adam_release,

@@ -13,20 +13,13 @@ struct fixed_layers {
 	bool selected;   /* S has been written once */
 };
 
-static const struct sb_param params[] = {
+static const struct sb_param fixed_layers_params[] = {
 	{.name = "layers", .type = SB_INTS, .def = "[]",
 	 .help = "block indices whose tensors are trained; -1 is the last block"},
 	{.name = "tensors", .type = SB_STRINGS, .def = "[]",
 	 .help = "tensor-name patterns (fnmatch) of tensors trained whole"},
 	{0},
 };
-
-static void fixed_layers_release(void *priv)
-{
-	struct fixed_layers *p = priv;
-	free(p->chosen);
-	p->chosen = NULL;
-}
 
 static int fixed_layers_init(void *priv, const struct sb_values *cfg,
 			     const struct sb_layout *layout,
@@ -41,14 +34,12 @@ static int fixed_layers_init(void *priv, const struct sb_values *cfg,
 			      sizeof *p->chosen);
 	for (size_t l = 0; l < layers->n; l++) {
 		long layer = layers->ints[l];
-		if (layer < -n_layers || layer >= n_layers) {
-			fixed_layers_release(p);
+		if (layer < -n_layers || layer >= n_layers)
 			return sb_error(err, "fixed_layers: layer %ld is out of "
 					"range (the model has %ld blocks: 0..%ld, "
 					"or -%ld..-1 from the end)",
 					layer, n_layers, n_layers - 1,
 					n_layers);
-		}
 		if (layer < 0)
 			layer += n_layers;
 		for (size_t t = 0; t < layout->n_tensors; t++)
@@ -61,22 +52,18 @@ static int fixed_layers_init(void *priv, const struct sb_values *cfg,
 			if (!fnmatch(patterns->strs[q],
 				     layout->tensors[t].name, 0))
 				hit = p->chosen[t] = true;
-		if (!hit) {
-			fixed_layers_release(p);
+		if (!hit)
 			return sb_error(err, "fixed_layers: tensor pattern '%s' "
 					"matches no tensor", patterns->strs[q]);
-		}
 	}
 	p->n_chosen = 0;
 	for (size_t t = 0; t < layout->n_tensors; t++)
 		if (p->chosen[t])
 			p->n_chosen += layout->tensors[t].size;
-	if (p->n_chosen == 0) {
-		fixed_layers_release(p);
+	if (p->n_chosen == 0)
 		return sb_error(err, "fixed_layers: nothing selected: give "
 				"'layers' or 'tensors' naming at least one "
 				"non-empty tensor");
-	}
 	return 0;
 }
 
@@ -87,7 +74,7 @@ static int fixed_layers_select(void *priv, const struct sb_select_ctx *ctx,
 	const struct sb_layout *layout = ctx->layout;
 	(void)err;
 	if (p->selected)
-		return 1;
+		return SB_SELECT_SAME;
 	sb_selection_reserve(out, p->n_chosen);
 	size_t w = 0;
 	for (size_t t = 0; t < layout->n_tensors; t++) {
@@ -99,15 +86,23 @@ static int fixed_layers_select(void *priv, const struct sb_select_ctx *ctx,
 	}
 	out->k = w;
 	p->selected = true;
-	return 0;
+	return SB_SELECT_FIXED;
+}
+
+static void fixed_layers_release(void *priv)
+{
+	struct fixed_layers *p = priv;
+	free(p->chosen);
+	p->chosen = NULL;
 }
 
 const struct sb_policy sb_policy_fixed_layers = {
 	.name = "fixed_layers",
 	.summary = "whole tensors chosen by block index or name pattern, fixed",
-	.params = params,
+	.params = fixed_layers_params,
 	.priv_size = sizeof(struct fixed_layers),
 	.scoped = false,
+	.grad_need = SB_GRAD_NEVER,
 	.init = fixed_layers_init,
 	.select = fixed_layers_select,
 	.release = fixed_layers_release,

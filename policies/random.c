@@ -10,11 +10,11 @@
 /* The stream label of this policy's generator: "random" in ASCII. */
 #define RANDOM_STREAM 0x72616e646f6dULL
 
-struct random_policy {
+struct random {
 	bool selected; /* S has been drawn */
 };
 
-static const struct sb_param params[] = {
+static const struct sb_param random_params[] = {
 	{0},
 };
 
@@ -37,10 +37,10 @@ static size_t sample(struct sb_rng *rng, size_t offset, size_t size,
 static int random_select(void *priv, const struct sb_select_ctx *ctx,
 			 struct sb_selection *out, struct sb_error *err)
 {
-	struct random_policy *p = priv;
+	struct random *p = priv;
 	(void)err;
 	if (p->selected)
-		return 1;
+		return SB_SELECT_SAME;
 
 	const struct sb_tensor *tensors = ctx->layout->tensors;
 	struct sb_rng rng;
@@ -69,14 +69,15 @@ static int random_select(void *priv, const struct sb_select_ctx *ctx,
 	}
 	out->k = w;
 	p->selected = true;
-	return 0;
+	return SB_SELECT_FIXED;
 }
 
 const struct sb_policy sb_policy_random = {
 	.name = "random",
 	.summary = "density of the components uniformly at random (seeded), fixed",
-	.params = params,
-	.priv_size = sizeof(struct random_policy),
+	.params = random_params,
+	.priv_size = sizeof(struct random),
 	.scoped = true,
+	.grad_need = SB_GRAD_NEVER,
 	.select = random_select,
 };

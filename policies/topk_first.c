@@ -14,7 +14,7 @@ struct topk_first {
 	float *acc;   /* sum of |g| in the gathered layout; freed after warm-up */
 };
 
-static const struct sb_param params[] = {
+static const struct sb_param topk_first_params[] = {
 	{.name = "batches", .type = SB_INT, .def = "1", SB_RANGE(1, 1e9),
 	 .help = "batches whose |g| are summed before S is fixed"},
 	{0},
@@ -52,18 +52,18 @@ static int topk_first_select(void *priv, const struct sb_select_ctx *ctx,
 {
 	struct topk_first *p = priv;
 	if (p->seen >= p->batches)
-		return 1;
+		return SB_SELECT_SAME;
 	if (sb_pick_check_nan(ctx, ctx->grad, err))
 		return -1;
 	if (!p->acc)
 		p->acc = sb_calloc(ctx->n_eligible, sizeof *p->acc);
 	accumulate(p->acc, ctx);
 	sb_pick_topk(ctx, p->acc, true, out);
-	if (++p->seen == p->batches) {
-		free(p->acc);
-		p->acc = NULL;
-	}
-	return 0;
+	if (++p->seen < p->batches)
+		return SB_SELECT_NEW;
+	free(p->acc);
+	p->acc = NULL;
+	return SB_SELECT_FIXED; /* the warm-up is over */
 }
 
 static void topk_first_release(void *priv)
@@ -76,9 +76,10 @@ static void topk_first_release(void *priv)
 const struct sb_policy sb_policy_topk_first = {
 	.name = "topk_first",
 	.summary = "top density of |g| summed over the first batches, then fixed (SIFT)",
-	.params = params,
+	.params = topk_first_params,
 	.priv_size = sizeof(struct topk_first),
 	.scoped = true,
+	.grad_need = SB_GRAD_WARMUP,
 	.init = topk_first_init,
 	.select = topk_first_select,
 	.release = topk_first_release,

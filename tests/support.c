@@ -1,8 +1,9 @@
 /* support.c - helpers shared by the cmocka tests in tests/ (support.h):
  * temporary directories, files, results files of known runs written with
- * the real writer (harness/results.c), an opened model. */
+ * the real writer (harness/io/results.c), an opened model. */
 #define _XOPEN_SOURCE 700 /* nftw */
 #include "support.h"
+#include "run/grad_plan.h"
 
 #include <ftw.h>
 #include <stdio.h>
@@ -219,6 +220,79 @@ const struct sb_tensor *sb_test_tensor(const struct sb_layout *layout,
 float *sb_test_params(const struct sb_test_model *m, const char *name)
 {
 	return m->params + sb_test_tensor(&m->layout, name)->offset;
+}
+
+/* ---- the gradient of a selection S ---- */
+
+static int cmp_index(const void *a, const void *b)
+{
+	sb_index x = *(const sb_index *)a, y = *(const sb_index *)b;
+	return (x > y) - (x < y);
+}
+
+void sb_test_mask(struct sb_selection *sel, const struct sb_layout *layout,
+		  const struct sb_test_pick *picks, size_t n, uint64_t seed)
+{
+	struct sb_rng rng;
+	sb_rng_seed(&rng, seed);
+	sel->k = 0;
+	sb_selection_reserve(sel, layout->n_params);
+	for (size_t p = 0; p < n; p++) {
+		const struct sb_tensor *t =
+			sb_test_tensor(layout, picks[p].tensor);
+		for (size_t i = 0; i < t->size; i++)
+			if (picks[p].fraction >= 1.0 ||
+			    sb_rng_uniform(&rng) < picks[p].fraction)
+				sel->idx[sel->k++] = (sb_index)(t->offset + i);
+	}
+	qsort(sel->idx, sel->k, sizeof *sel->idx, cmp_index);
+	for (size_t j = 1; j < sel->k; j++)
+		if (sel->idx[j] == sel->idx[j - 1])
+			fail_msg("a tensor is picked twice");
+}
+
+#define GUARD 16
+#define GUARD_VALUE 12345.0f
+
+double sb_test_check_selected_grad(struct sb_test_model *m,
+				   const struct sb_batch *b,
+				   const struct sb_selection *sel,
+				   double rtol)
+{
+	size_t n = m->layout.n_params, k = sel->k;
+	struct sb_grad_planner planner;
+	float *grad_s = sb_malloc((k + GUARD) * sizeof *grad_s);
+
+	sb_test_model_loss(m, b);
+	memset(m->grad, 0, n * sizeof *m->grad);
+	m->model->backward(m->priv, m->params, NULL, m->grad);
+	sb_grad_planner_init(&planner, &m->layout);
+	sb_grad_planner_set(&planner, &m->layout, sel);
+	memset(grad_s, 0, k * sizeof *grad_s);
+	for (size_t j = k; j < k + GUARD; j++)
+		grad_s[j] = GUARD_VALUE;
+	m->model->backward(m->priv, m->params, &planner.plan, grad_s);
+
+	double energy = 0.0, worst = 0.0;
+	for (size_t j = 0; j < k; j++)
+		energy += (double)m->grad[sel->idx[j]] * m->grad[sel->idx[j]];
+	double rms = k ? sqrt(energy / (double)k) : 0.0;
+	assert_true(rms > 0.0); /* else the check compares zeros */
+	for (size_t j = 0; j < k; j++) {
+		double want = m->grad[sel->idx[j]];
+		double e = fabs(grad_s[j] - want) / fmax(fabs(want), rms);
+		if (!(e <= rtol))
+			fail_msg("component %u: S's gradient %.9g, the full "
+				 "one %.9g (relative error %.3g)",
+				 (unsigned)sel->idx[j], grad_s[j], want, e);
+		worst = e > worst ? e : worst;
+	}
+	for (size_t j = k; j < k + GUARD; j++)
+		if (grad_s[j] != GUARD_VALUE)
+			fail_msg("backward wrote past S's %zu entries", k);
+	sb_grad_planner_release(&planner);
+	free(grad_s);
+	return worst;
 }
 
 size_t sb_test_count_params(const struct sb_param *p)

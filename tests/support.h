@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "sb.h"
-#include "results.h"
+#include "io/results.h"
 
 /* |a - b| <= tol in double (cmocka's assert_float_equal rounds to float). */
 #define assert_near(a, b, tol)                                                \
@@ -119,6 +119,30 @@ const struct sb_tensor *sb_test_tensor(const struct sb_layout *layout,
 				       const char *name);
 /* The parameters of the model's tensor of that name. */
 float *sb_test_params(const struct sb_test_model *m, const char *name);
+
+/* ---- the gradient of a selection S ---- */
+
+/* A tensor's share of a test's S: the fraction of its components chosen
+ * (1: all of them; between 0 and 1: that share, at random). */
+struct sb_test_pick {
+	const char *tensor;
+	double fraction;
+};
+
+/* S made of n picks, drawn from seed: sorted and duplicate-free. Fails the
+ * test on a tensor the layout lacks. */
+void sb_test_mask(struct sb_selection *sel, const struct sb_layout *layout,
+		  const struct sb_test_pick *picks, size_t n, uint64_t seed);
+/* Runs forward on b, then backward twice: the full gradient (the
+ * reference) and S's alone under its plan. Fails unless every entry of S
+ * agrees with the full gradient within rtol relative (of the larger of the
+ * entry and the RMS of the full gradient over S, so that entries near zero
+ * are held to the precision of their tensor), and unless backward wrote
+ * nothing past S's k entries. Returns the worst such relative error. */
+double sb_test_check_selected_grad(struct sb_test_model *m,
+				   const struct sb_batch *b,
+				   const struct sb_selection *sel,
+				   double rtol);
 
 /* The number of entries of a parameter table (NULL: none). */
 size_t sb_test_count_params(const struct sb_param *p);

@@ -1,4 +1,4 @@
-/* test_checkpoint.c - HDF5 checkpoints (harness/checkpoint.c): the file's
+/* test_checkpoint.c - HDF5 checkpoints (harness/io/checkpoint.c): the file's
  * attributes and datasets, an exact round trip, fresh tensors, and clear
  * errors for other models, other files, damaged and truncated files. */
 #include "support.h"
@@ -9,10 +9,11 @@
 #include <string.h>
 #include <unistd.h>
 #include <hdf5.h>
+#include <math.h>
 
 #include "sb.h"
 #include "util.h"
-#include "checkpoint.h"
+#include "io/checkpoint.h"
 
 static char dir[64];
 
@@ -113,7 +114,7 @@ static void test_file_layout(void **state)
 	s = string_attr(file, "config");
 	assert_string_equal(s, "model: gpt\n");
 	free(s);
-	assert_int_equal(int_attr(file, "format_version"), 1);
+	assert_int_equal(int_attr(file, "format_version"), 2);
 	assert_int_equal(int_attr(file, "n_params"), 75);
 
 	float params[75], got[48];
@@ -304,7 +305,7 @@ static void test_other_version(void **state)
 	char *path = save_model("model.h5");
 	hid_t file = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
 	hid_t attr = H5Aopen(file, "format_version", H5P_DEFAULT);
-	int32_t version = 2;
+	int32_t version = 3;
 	assert_true(H5Awrite(attr, H5T_NATIVE_INT32, &version) >= 0);
 	H5Aclose(attr);
 	H5Fclose(file);
@@ -312,8 +313,66 @@ static void test_other_version(void **state)
 	struct sb_error err = {{0}};
 	assert_int_equal(sb_checkpoint_load(path, &layout, loaded, NULL, 0,
 					    &err), -1);
-	assert_error(&err, "checkpoint format version 2, this build reads "
-		     "version 1 (regenerate it by running its spec)");
+	assert_error(&err, "checkpoint format version 3, this build reads "
+		     "versions 1 to 2 (regenerate it by running its spec)");
+	free(path);
+}
+
+/* The file offset and size of a tensor's (single) chunk. */
+static void chunk_of(const char *path, const char *name, haddr_t *addr,
+		     hsize_t *size)
+{
+	hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+	hid_t dset = H5Dopen2(file, name, H5P_DEFAULT);
+	hsize_t origin[2] = {0, 0};
+	unsigned mask;
+	assert_true(H5Dget_chunk_info_by_coord(dset, origin, &mask, addr,
+					       size) >= 0);
+	H5Dclose(dset);
+	H5Fclose(file);
+}
+
+/* Bytes changed inside a tensor's data fail its Fletcher32 checksum: the
+ * load is an error naming the file and the tensor, not garbage weights. */
+static void test_corrupt_tensor_is_named(void **state)
+{
+	(void)state;
+	char *path = save_model("model.h5");
+	haddr_t addr;
+	hsize_t size;
+	chunk_of(path, "h.0.attn.c_attn.weight", &addr, &size);
+	assert_int_equal(size, 48 * 4 + 4); /* the floats and the checksum */
+	FILE *f = fopen(path, "r+b");
+	assert_int_equal(fseek(f, (long)addr + 40, SEEK_SET), 0);
+	/* a finite value, so that only the checksum can tell */
+	float other = 123.0f;
+	assert_int_equal(fwrite(&other, sizeof other, 1, f), 1);
+	assert_int_equal(fclose(f), 0);
+	float loaded[75];
+	struct sb_error err = {{0}};
+	assert_int_equal(sb_checkpoint_load(path, &layout, loaded, NULL, 0,
+					    &err), -1);
+	assert_error(&err, path);
+	assert_error(&err, "cannot read tensor 'h.0.attn.c_attn.weight'");
+	free(path);
+}
+
+/* A value that is not finite is refused by name and index, even where no
+ * checksum catches it (it was saved so). */
+static void test_non_finite_value_is_refused(void **state)
+{
+	(void)state;
+	float params[75];
+	fill(params, 75);
+	params[70] = NAN; /* h.1.ln_1.bias starts at 68 */
+	char *path = sb_test_path(dir, "nan.h5");
+	struct sb_error err = {{0}};
+	assert_int_equal(sb_checkpoint_save(path, "gpt", "model: gpt\n",
+					    &layout, params, &err), 0);
+	float loaded[75];
+	assert_int_equal(sb_checkpoint_load(path, &layout, loaded, NULL, 0,
+					    &err), -1);
+	assert_error(&err, "tensor 'h.1.ln_1.bias' holds nan at index 2");
 	free(path);
 }
 
@@ -371,6 +430,10 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_other_version, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_corrupt_tensor_is_named,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_non_finite_value_is_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_truncated, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_unwritable_destination,

@@ -123,7 +123,7 @@ static void check_model_grad(struct sb_test_model *f, const struct sb_batch *b)
 
 	memset(f->grad, 0, f->layout.n_params * sizeof *f->grad);
 	sb_test_model_loss(f, b);
-	sb_model_gpt.backward(f->priv, f->params, f->grad);
+	sb_model_gpt.backward(f->priv, f->params, NULL, f->grad);
 	for (size_t ti = 0; ti < f->layout.n_tensors; ti++) {
 		const struct sb_tensor *t = &f->layout.tensors[ti];
 		for (size_t j = 0; j < t->size; j++) {
@@ -537,6 +537,121 @@ static void test_forward_matches_reference(void **state)
 	sb_test_model_close(&f);
 }
 
+/* ---- the gradient of a selection S ------------------------------------- */
+
+/* The model of the selection checks: L 3, heads 2, C 24, T 8, V 97. The
+ * MLP's 96 rows and the vocabulary's 97 exceed the 64 rows the kernel of
+ * selected entries takes at a time, so S spans several of its blocks. */
+static const struct config sel_model = {"lm", "3", "2", "24", "10", "0"};
+
+/* S's gradient against the full one. The products differ in order and
+ * blocking (dot products or a small sgemm against the full sgemm), each
+ * rounding at 2^-24 over sums of N = 24 rows; the worst error measured over
+ * these masks is below 1e-6 of max(|g_i|, the RMS of g over S), so 1e-5
+ * leaves a tenfold margin, while a missing term (a dropped share of the
+ * tied wte, a stage back-propagated once too few) is an error of order 1. */
+#define SEL_RTOL 1e-5
+
+static void check_masks(struct sb_test_model *f, const struct sb_batch *b,
+			const struct sb_test_pick *const *masks,
+			const size_t *n_picks, size_t n_masks)
+{
+	struct sb_selection sel = {0};
+	for (size_t i = 0; i < n_masks; i++) {
+		sb_test_mask(&sel, &f->layout, masks[i], n_picks[i], 70 + i);
+		assert_true(sel.k > 0);
+		double worst = sb_test_check_selected_grad(f, b, &sel,
+							   SEL_RTOL);
+		print_message("  mask %zu: |S| %zu, worst relative error "
+			      "%.2g\n", i, sel.k, worst);
+	}
+	sb_selection_release(&sel);
+}
+
+#define PICKS(...) ((const struct sb_test_pick[]){__VA_ARGS__})
+#define N_PICKS(...) (sizeof PICKS(__VA_ARGS__) / sizeof(struct sb_test_pick))
+
+static void test_selected_grad_lm(void **state)
+{
+	(void)state;
+	struct sb_test_model f;
+	struct sb_error err;
+	struct sb_batch b;
+	struct sb_data_info info = token_data(SB_TASK_LM, 97, 8, 0);
+	/* each mask names some tensors partly, some wholly, the rest not */
+	const struct sb_test_pick mixed[] = {
+		/* stops in block 1, embeddings untouched */
+		{"h.2.attn.c_attn.weight", 0.3}, {"h.2.mlp.c_proj.weight", 1},
+		{"h.2.ln_2.bias", 0.5}, {"h.1.mlp.c_fc.weight", 0.05},
+		{"h.1.attn.c_proj.bias", 1}, {"ln_f.weight", 1},
+	}, bottom[] = {
+		/* the tied wte in part: the head's share and the lookup's */
+		{"wte.weight", 0.1}, {"wpe.weight", 0.3},
+		{"h.0.ln_1.weight", 1}, {"h.0.attn.c_attn.bias", 0.5},
+		{"h.1.mlp.c_proj.weight", 0.02},
+	}, tied_whole[] = {
+		{"wte.weight", 1}, {"h.2.mlp.c_fc.bias", 1},
+		{"h.1.ln_1.bias", 0.5},
+	}, norm_only[] = {
+		/* stops right after ln_f */
+		{"ln_f.bias", 0.5},
+	}, one_stage[] = {
+		/* the first stage of the first block only */
+		{"h.0.mlp.c_proj.weight", 0.2},
+	}, attention_proj[] = {
+		{"h.2.attn.c_proj.weight", 0.5}, {"h.2.mlp.c_fc.weight", 0.01},
+	};
+	const struct sb_test_pick *masks[] = {
+		mixed, bottom, tied_whole, norm_only, one_stage, attention_proj,
+	};
+	const size_t n_picks[] = {
+		6, 5, 3, 1, 1, 2,
+	};
+
+	assert_int_equal(model_open(&f, &sel_model, &info, 3, &err), 0);
+	perturbed_params(&f, 61);
+	lm_batch(&b, 3, 8, 97, 62);
+	check_masks(&f, &b, masks, n_picks, 6);
+
+	/* a tenth of every tensor */
+	struct sb_test_pick *every = sb_calloc(f.layout.n_tensors,
+					       sizeof *every);
+	for (size_t t = 0; t < f.layout.n_tensors; t++)
+		every[t] = (struct sb_test_pick){f.layout.tensors[t].name, 0.1};
+	const struct sb_test_pick *all[] = {every};
+	check_masks(&f, &b, all, &f.layout.n_tensors, 1);
+	free(every);
+	batch_release(&b);
+	sb_test_model_close(&f);
+}
+
+static void test_selected_grad_classify(void **state)
+{
+	(void)state;
+	struct sb_test_model f;
+	struct sb_error err;
+	struct sb_batch b;
+	struct sb_data_info info = token_data(SB_TASK_SEQ_CLASSIFY, 11, 6, 3);
+	struct config c = tiny;
+	c.head = "classify";
+	const struct sb_test_pick deep[] = {
+		{"cls.weight", 0.5}, {"cls.bias", 1}, {"h.1.ln_1.weight", 0.5},
+		{"wte.weight", 0.2},
+	}, head_only[] = {
+		/* stops at the classifier */
+		{"cls.weight", 0.3},
+	};
+	const struct sb_test_pick *masks[] = {deep, head_only};
+	const size_t n_picks[] = {4, 1};
+
+	assert_int_equal(model_open(&f, &c, &info, 4, &err), 0);
+	perturbed_params(&f, 63);
+	classify_batch(&b, 64);
+	check_masks(&f, &b, masks, n_picks, 2);
+	batch_release(&b);
+	sb_test_model_close(&f);
+}
+
 /* ---- determinism and batch sizes --------------------------------------- */
 
 static void test_forward_bit_identical(void **state)
@@ -555,9 +670,9 @@ static void test_forward_bit_identical(void **state)
 	sb_model_gpt.init_params(f.priv, f.params, 3);
 	lm_batch(&b, 4, 32, 64, 4);
 	sb_model_gpt.forward(f.priv, f.params, &b, &ev1);
-	sb_model_gpt.backward(f.priv, f.params, f.grad);
+	sb_model_gpt.backward(f.priv, f.params, NULL, f.grad);
 	sb_model_gpt.forward(f.priv, f.params, &b, &ev2);
-	sb_model_gpt.backward(f.priv, f.params, grad2);
+	sb_model_gpt.backward(f.priv, f.params, NULL, grad2);
 	assert_memory_equal(&ev1, &ev2, sizeof ev1);
 	assert_memory_equal(f.grad, grad2, n * sizeof *grad2);
 	assert_true(ev1.count == 4 * 31 - 1);
@@ -637,7 +752,7 @@ static void test_learns_repeating_sequence(void **state)
 		loss = sb_test_model_loss(&f, &b);
 		if (loss < 0.05)
 			break;
-		sb_model_gpt.backward(f.priv, f.params, f.grad);
+		sb_model_gpt.backward(f.priv, f.params, NULL, f.grad);
 		float c1 = 1.0f - powf(b1, (float)step);
 		float c2 = 1.0f - powf(b2, (float)step);
 		for (size_t i = 0; i < n; i++) {
@@ -713,6 +828,8 @@ int main(void)
 		cmocka_unit_test(test_grad_lm),
 		cmocka_unit_test(test_grad_classify),
 		cmocka_unit_test(test_classify_ignores_padding),
+		cmocka_unit_test(test_selected_grad_lm),
+		cmocka_unit_test(test_selected_grad_classify),
 		cmocka_unit_test(test_forward_matches_reference),
 		cmocka_unit_test(test_forward_bit_identical),
 		cmocka_unit_test(test_smaller_batch),

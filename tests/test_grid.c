@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "spec.h"
+#include "spec/spec.h"
 
 /* Writes `text` to a temporary .yaml file and loads it. */
 static int load_text(struct sb_spec *spec, const char *text,

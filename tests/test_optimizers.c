@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "sb.h"
-#include "params.h"
+#include "spec/params.h"
 #include "util.h"
 #include "../optimizers/lib/sparse_state.h"
 
@@ -63,14 +63,22 @@ static void inst_open(struct inst *x, const struct sb_optimizer *opt,
 	x->lr = 0.01;
 }
 
-/* One update with S = idx[0..k); returns history_lost. */
+/* One update with S = idx[0..k) and the full gradient `grad`, given as the
+ * core gives it: S's entries packed in S's order, and the whole vector only
+ * to an optimizer that declared it reads it; returns history_lost. */
 static size_t inst_step(struct inst *x, float *params, const float *grad,
 			sb_index *idx, size_t k, bool changed)
 {
 	struct sb_selection sel = {.idx = idx, .k = k, .cap = k};
 	struct sb_opt_step st = {.t = ++x->t, .lr = x->lr};
 	struct sb_opt_report rep = {.history_lost = 12345};
-	x->opt->step(x->priv, params, grad, &sel, changed, &st, &rep);
+	float *grad_s = sb_malloc((k ? k : 1) * sizeof *grad_s);
+	for (size_t j = 0; j < k; j++)
+		grad_s[j] = grad[idx[j]];
+	if (x->opt->grad_need(x->priv) == SB_GRAD_ALWAYS)
+		st.full_grad = grad;
+	x->opt->step(x->priv, params, grad_s, &sel, changed, &st, &rep);
+	free(grad_s);
 	return rep.history_lost;
 }
 

@@ -10,8 +10,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "plot.h"
-#include "results.h"
+#include "analysis/figures.h"
+#include "analysis/plot.h"
+#include "io/results.h"
 #include "util.h"
 
 /* ---- a known results file ---- */
@@ -62,6 +63,13 @@ static const struct fix_run swept[] = {
 	 true},
 };
 #define N_SWEPT (sizeof swept / sizeof swept[0])
+
+/* The gradient a fixture run holds: S is everything for dense; the top-k
+ * policies read the full gradient besides S's. */
+static double grad_bytes(const struct fix_run *r)
+{
+	return strcmp(r->policy, "dense") ? 4e6 + 4e6 * r->density : 4e6;
+}
 
 /* One completed run and one still running (half its steps, no summary). */
 static const struct fix_run interrupted[] = {
@@ -139,6 +147,15 @@ static void describe(const void *runs, size_t i, struct sb_test_run *out)
 		sb_test_run_attr(out, "density", r->density, "1");
 		sb_test_run_attr(out, "optimizer_state_bytes", r->state_bytes,
 				 "bytes");
+		/* memory by part: a model of 1e6 components whose gradient is
+		 * S's, plus the full one for the top-k policies */
+		double grad = grad_bytes(r);
+		sb_test_run_attr(out, "param_bytes", 4e6, "bytes");
+		sb_test_run_attr(out, "grad_bytes", grad, "bytes");
+		sb_test_run_attr(out, "activation_bytes", 2e6, "bytes");
+		sb_test_run_attr(out, "peak_rss_bytes",
+				 4e6 + grad + r->state_bytes + 2e6 + 1e7,
+				 "bytes");
 		sb_test_run_attr(out, "final_val_accuracy", r->val, "1");
 		sb_test_run_attr(out, "test_accuracy", r->test, "1");
 	}
@@ -171,6 +188,82 @@ static int setup_swept(void **state)
 static int setup_interrupted(void **state)
 {
 	return setup_with(state, interrupted, 2);
+}
+
+/* Language modelling on bytes: full fine-tuning and SIFT under two
+ * optimizers and a model from scratch, LM_STEPS steps (enough to be
+ * thinned), evaluated at step 0 and every LM_EVAL_EVERY steps. */
+#define LM_STEPS 130
+#define LM_EVAL_EVERY 26
+
+struct lm_run {
+	const char *method, *policy, *optimizer;
+	double start, gain; /* val_loss from start to start - gain */
+	const char *config;
+};
+
+static const struct lm_run lm_runs[] = {
+	{"dense+dense_adam", "dense", "dense_adam", 3.3, 1.4,
+	 "dataset: {name: fortunes, task: lm}\n"
+	 "model: {name: gpt, checkpoint: en.h5}\n"},
+	{"topk_first+dense_adam", "topk_first", "dense_adam", 3.3, 1.0,
+	 "dataset: {name: fortunes, task: lm}\n"
+	 "model: {name: gpt, checkpoint: en.h5}\n"},
+	{"topk_first+sparse_adam", "topk_first", "sparse_adam", 3.3, 0.9,
+	 "dataset: {name: fortunes, task: lm}\n"
+	 "model: {name: gpt, checkpoint: en.h5}\n"},
+	{"scratch", "dense", "dense_adam", 5.5, 3.0,
+	 "dataset: {name: fortunes, task: lm}\n"
+	 "model: {name: gpt, checkpoint: \"\"}\n"},
+};
+#define N_LM (sizeof lm_runs / sizeof lm_runs[0])
+
+/* churn of run i at step t, NaN at the first step */
+static double lm_churn(size_t i, size_t t)
+{
+	return t ? 0.01 * (double)((t * 7 + i) % 13) : NAN;
+}
+
+static void describe_lm(const void *runs, size_t i, struct sb_test_run *out)
+{
+	const struct lm_run *r = (const struct lm_run *)runs + i;
+
+	*out = (struct sb_test_run){
+		.method = r->method, .setting = "lr=0.001",
+		.policy = r->policy, .optimizer = r->optimizer, .seed = 1,
+		.status = SB_STATUS_COMPLETED, .n_steps = LM_STEPS,
+		.config_yaml = r->config,
+	};
+	for (size_t t = 0; t < LM_STEPS; t++)
+		out->steps[t] = (struct sb_step_row){
+			.step = (double)t, .loss = 2, .grad_norm = 1,
+			.lr = 0.001, .n_selected = 10, .retained = 0.5,
+			.oracle_retained = 0.6, .churn = lm_churn(i, t),
+			.history_lost = 0, .ever_selected = 10,
+			.t_forward = 0.001, .t_backward = 0.001,
+			.t_select = 0.001, .t_update = 0.001, .t_metrics = 0,
+		};
+	for (size_t t = 0; t <= LM_STEPS; t += LM_EVAL_EVERY)
+		out->evals[out->n_evals++] = (struct sb_eval_row){
+			.step = (double)t,
+			.val_loss = r->start - r->gain * (double)t / LM_STEPS,
+			.val_accuracy = 0.3, .t_eval = 0.01,
+		};
+	sb_test_run_attr_str(out, "task", "lm");
+	sb_test_run_attr(out, "final_val_loss", r->start - r->gain, "nats");
+	sb_test_run_attr(out, "test_loss", r->start - r->gain, "nats");
+}
+
+static int setup_lm(void **state)
+{
+	struct fixture *fx = sb_calloc(1, sizeof *fx);
+	assert_int_equal(sb_test_tmpdir(fx->dir, sizeof fx->dir, "plot"), 0);
+	fx->h5 = sb_test_path(fx->dir, "plot_fixture.h5");
+	fx->out = sb_test_path(fx->dir, "figs");
+	sb_test_results_write(fx->h5, "plot_fixture", describe_lm, lm_runs,
+			      N_LM);
+	*state = fx;
+	return 0;
 }
 
 static int teardown(void **state)
@@ -221,7 +314,7 @@ static bool exists(const char *path)
 /* A .dat file: blocks of rows of whitespace-separated tokens ("..." is one
  * token), blocks separated by two blank lines, comments skipped. */
 #define MAX_ROWS 256
-#define MAX_TOKS 12
+#define MAX_TOKS 16
 struct dat {
 	char *columns; /* the comment line naming the columns */
 	size_t n_rows, n_blocks;
@@ -529,18 +622,29 @@ static void test_time_and_memory_dat(void **state)
 	if (plot(fx, "png", only, 2, NULL, &err))
 		fail_msg("%s", err.msg);
 
-	/* time: one bar per method x setting, in file order. */
+	/* time: a panel per optimizer; in each, a bar per method and
+	 * density, the best setting there. The panels share their rows, in
+	 * palette order (dense, topk_batch, topk_first) then by density. */
 	struct dat *d = read_dat(fx, "time");
-	assert_int_equal(d->n_rows, 5);
-	static const size_t first_run[] = {0, 2, 4, 6, 8};
-	for (size_t b = 0; b < 5; b++) {
-		const struct fix_run *x = &swept[first_run[b]];
-		const struct fix_run *y = b < 4 ? x + 1 : x; /* 9 diverged */
+	assert_int_equal(d->n_rows, 4);
+	assert_int_equal(d->n_blocks, 2);
+	static const struct {
+		size_t block, slot, a, b; /* runs of the setting drawn */
+	} bars[] = {
+		{0, 0, 0, 1},   /* dense, dense_adam */
+		{1, 1, 8, 8},   /* topk_batch 0.01: 9 diverged */
+		{1, 2, 4, 5},   /* topk_first 0.01: lr=0.003 validates best */
+		{1, 3, 6, 7},   /* topk_first 0.1 */
+	};
+	for (size_t b = 0; b < 4; b++) {
+		const struct fix_run *x = &swept[bars[b].a];
+		const struct fix_run *y = &swept[bars[b].b];
 		static const char *const ph[] = {"t_forward", "t_backward",
 						 "t_select", "t_update"};
 		double total = 0;
 		assert_int_equal(d->n_toks[b], 10);
-		assert_dat(num(d, b, 0), (double)b);
+		assert_int_equal(d->block[b], bars[b].block);
+		assert_dat(num(d, b, 0), (double)bars[b].slot);
 		for (size_t p = 0; p < 4; p++) {
 			double ms = (value(x, ph[p], 0) + value(y, ph[p], 0)) /
 				    2 * 1000;
@@ -548,36 +652,44 @@ static void test_time_and_memory_dat(void **state)
 			total += ms;
 		}
 		assert_dat(num(d, b, 5), total);
-		assert_dat(num(d, b, 6), b < 4 ? 2 : 1);
+		assert_dat(num(d, b, 6), x == y ? 1 : 2);
 	}
 	free_dat(d);
 
 	/* memory: policies in palette order, topk_first split by density,
-	 * in MiB (the largest is 8e6 bytes); the diverged run's 9e9 left out. */
+	 * the parts stacked in MiB (the largest, dense's peak, is 2.8e7
+	 * bytes); the diverged run's 9e9 left out. */
 	d = read_dat(fx, "memory");
-	assert_string_equal(d->columns, "# x bytes MiB n_runs rgb policy "
-			    "optimizer density size");
+	assert_string_equal(d->columns, "# x params grad state acts total "
+			    "peak n_runs rgb policy optimizer density size");
 	assert_int_equal(d->n_rows, 4);
-	assert_int_equal(d->n_blocks, 2);
+	assert_int_equal(d->n_blocks, 2); /* a panel per optimizer */
 	static const struct {
 		const char *policy;
-		double bytes, density;
+		double grad, state, density;
 		size_t n;
 	} want[] = {
-		{"dense", 8e6, NAN, 2},
-		{"topk_batch", 1.6e5, NAN, 1},
-		{"topk_first", 1.6e5, 0.01, 4},
-		{"topk_first", 1.6e6, 0.1, 2},
+		{"dense", 4e6, 8e6, NAN, 2},
+		{"topk_batch", 4.04e6, 1.6e5, NAN, 1},
+		{"topk_first", 4.04e6, 1.6e5, 0.01, 4},
+		{"topk_first", 4.4e6, 1.6e6, 0.1, 2},
 	};
+	const double mib = 1048576;
 	for (size_t b = 0; b < 4; b++) {
-		assert_string_equal(d->tok[b][5], want[b].policy);
-		assert_dat(num(d, b, 1), want[b].bytes);
-		assert_dat(num(d, b, 2), want[b].bytes / 1048576);
-		assert_dat(num(d, b, 3), (double)want[b].n);
-		assert_dat(num(d, b, 7), want[b].density);
+		double total = 4e6 + want[b].grad + want[b].state + 2e6;
+		assert_string_equal(d->tok[b][9], want[b].policy);
+		assert_dat(num(d, b, 1), 4e6 / mib);
+		assert_dat(num(d, b, 2), want[b].grad / mib);
+		assert_dat(num(d, b, 3), want[b].state / mib);
+		assert_dat(num(d, b, 4), 2e6 / mib);
+		assert_dat(num(d, b, 5), total / mib);
+		assert_dat(num(d, b, 6), (total + 1e7) / mib);
+		assert_dat(num(d, b, 7), (double)want[b].n);
+		assert_dat(num(d, b, 11), want[b].density);
 	}
-	assert_string_equal(d->tok[0][8], "\"7.63 MiB\"");
-	assert_string_equal(d->tok[1][8], "\"156 KiB\"");
+	/* 1.8e7 and 1.02e7 bytes */
+	assert_string_equal(d->tok[0][12], "\"17.2 MiB\"");
+	assert_string_equal(d->tok[1][12], "\"9.73 MiB\"");
 	free_dat(d);
 }
 
@@ -633,10 +745,10 @@ static void test_running_run_plots_what_it_holds(void **state)
 	assert_int_equal(d->n_rows, 4 + 2);
 	free_dat(d);
 
-	/* Only the completed run recorded its optimizer state. */
+	/* Only the completed run recorded its memory. */
 	d = read_dat(fx, "memory");
 	assert_int_equal(d->n_rows, 1);
-	assert_string_equal(d->tok[0][5], "dense");
+	assert_string_equal(d->tok[0][9], "dense");
 	free_dat(d);
 	sb_plot_summary_release(&sum);
 }
@@ -718,6 +830,104 @@ static void test_default_dir_and_bad_arguments(void **state)
 	free(missing);
 }
 
+
+/* A validation curve explains itself: the pre-trained level (step 0 of
+ * the fine-tuned methods, not of the model from scratch) and full
+ * fine-tuning in the panels of the other optimizers, each in the legend;
+ * the axis in nats per byte, the dataset's tokens being bytes; a policy
+ * has one colour in every panel. */
+static void test_val_curve_references_and_units(void **state)
+{
+	struct fixture *fx = *state;
+	struct sb_error err = {""};
+	const char *only[] = {"val_curve"};
+
+	if (plot(fx, "png", only, 1, NULL, &err))
+		fail_msg("%s", err.msg);
+	char *gp = out_file(fx, "val_curve", "gp");
+	char *script = sb_test_read_file(gp, NULL);
+	assert_non_null(script);
+	assert_non_null(strstr(script, "ylabel = \"validation loss "
+				       "(nats/byte)\""));
+	assert_non_null(strstr(script, "\nstart = 3.3\n"));
+	assert_non_null(strstr(script, "title \"pre-trained model\""));
+	assert_non_null(strstr(script, "title \"full fine-tuning\""));
+	/* Two panels, dense_adam then sparse_adam; full fine-tuning (block
+	 * 0) is drawn dashed only in the second. */
+	char *p1 = strstr(script, "# panel 1: optimizer: dense_adam");
+	char *p2 = strstr(script, "# panel 2: optimizer: sparse_adam");
+	char *legend = strstr(script, "# the legend");
+	assert_true(p1 && p2 && legend && p1 < p2 && p2 < legend);
+	*legend = '\0';
+	char *dashed = strstr(script, "index 0 using 1:(y($2)) with lines "
+				      "lc");
+	assert_true(dashed && dashed > p2);
+	assert_non_null(strstr(p2, "y(start) with lines"));
+	/* topk_first is blue in both panels. */
+	p2[0] = '\0';
+	assert_non_null(strstr(p1, "lc rgb \"#0072B2\""));
+	assert_non_null(strstr(p2 + 1, "lc rgb \"#0072B2\""));
+	free(script);
+
+	/* The y axis starts at the pre-trained level, not at the model
+	 * from scratch's 5.5: range 1.9 .. 3.3 + 0.1 * 1.4, padded 4%. */
+	script = sb_test_read_file(gp, NULL);
+	free(gp);
+	const char *yr = strstr(script, "set yrange [");
+	assert_non_null(yr);
+	double lo, hi;
+	assert_int_equal(sscanf(yr, "set yrange [%lf:%lf]", &lo, &hi), 2);
+	assert_near(lo, 1.9 - 0.04 * 1.54, 1e-6);
+	assert_near(hi, 3.44 + 0.04 * 1.54, 1e-6);
+	free(script);
+}
+
+/* A long series is thinned to averages of consecutive rows, and its .dat
+ * says so. 130 steps: windows of 3 (130 / 60 rounded up), the last of
+ * one row; churn starts at step 1. */
+static void test_long_series_are_thinned(void **state)
+{
+	struct fixture *fx = *state;
+	struct sb_error err = {""};
+	const char *only[] = {"churn"};
+
+	if (plot(fx, "png", only, 1, NULL, &err))
+		fail_msg("%s", err.msg);
+	char *path = out_file(fx, "churn", "dat");
+	char *text = sb_test_read_file(path, NULL);
+	assert_non_null(strstr(text, "thinned: each row averages 3 "
+				     "consecutive rows"));
+	free(text);
+	free(path);
+	struct dat *d = read_dat(fx, "churn");
+	assert_int_equal(d->n_blocks, 4);
+	assert_int_equal(d->n_rows, 4 * 43); /* 129 steps: 43 windows */
+	for (size_t w = 0; w < 43; w++) {
+		size_t r = block_start(d, 1) + w;
+		double steps = 0, churn = 0;
+		for (size_t t = 1 + 3 * w; t < 4 + 3 * w; t++) {
+			steps += (double)t;
+			churn += lm_churn(1, t);
+		}
+		assert_dat(num(d, r, 0), steps / 3);
+		assert_dat(num(d, r, 1), churn / 3);
+	}
+	free_dat(d);
+}
+
+/* Tick labels as gnuplot writes them with "%g", for the room they need. */
+static void test_tick_label_widths(void **state)
+{
+	(void)state;
+	assert_near(sb_fig_tic_step(0, 300), 50, 0);
+	assert_near(sb_fig_tic_step(1.9, 3.4), 0.2, 1e-12);
+	assert_int_equal(sb_fig_tic_chars(0, 300, false), 3);      /* "300" */
+	assert_int_equal(sb_fig_tic_chars(1.9, 3.4, false), 3);    /* "2.4" */
+	assert_int_equal(sb_fig_tic_chars(-0.04, 1.04, false), 3); /* "0.2" */
+	assert_int_equal(sb_fig_tic_chars(1e-3, 1, true), 5);      /* "0.001" */
+	assert_int_equal(sb_fig_tic_chars(100, 1e5, true), 6);     /* "100000" */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -749,6 +959,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			test_default_dir_and_bad_arguments, setup_swept,
 			teardown),
+		cmocka_unit_test_setup_teardown(
+			test_val_curve_references_and_units, setup_lm,
+			teardown),
+		cmocka_unit_test_setup_teardown(test_long_series_are_thinned,
+						setup_lm, teardown),
+		cmocka_unit_test(test_tick_label_widths),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

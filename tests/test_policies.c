@@ -7,9 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "params.h"
-#include "scope.h"
-#include "topk.h"
+#include "spec/params.h"
+#include "run/scope.h"
+#include "run/selection.h"
+#include "run/topk.h"
 #include "util.h"
 #include "../policies/lib/pick.h"
 
@@ -38,7 +39,7 @@ static const struct sb_layout layout = {
 };
 
 /* A policy with its resolved config, scope and context, as the core holds
- * them for one run (harness/run.c). */
+ * them for one run (harness/run/run.c, harness/run/selection.c). */
 struct run {
 	const struct sb_policy *policy;
 	struct sb_param *decl; /* scope parameters, then the policy's */
@@ -73,28 +74,21 @@ static int run_open(struct run *r, const struct sb_policy *policy,
 	va_end(ap);
 
 	r->priv = sb_calloc(1, policy->priv_size);
-	r->ctx.layout = &layout;
-	r->ctx.seed = seed;
-	if (policy->scoped) {
+	if (policy->scoped)
 		assert_int_equal(sb_scope_init(&r->scope, &layout, &r->cfg,
 					       err), 0);
-		r->ctx.scope = r->scope.tensors;
-		r->ctx.n_scope = r->scope.n_tensors;
-		r->ctx.n_eligible = r->scope.n_eligible;
-		r->ctx.density = sb_values_float(&r->cfg, "density");
-		r->ctx.k = (size_t)llround(r->ctx.density *
-					   (double)r->ctx.n_eligible);
-		r->ctx.per_tensor = !strcmp(sb_values_str(&r->cfg,
-							  "granularity"),
-					    "per_tensor");
-	}
+	/* the run loop's own builder: k rounds here as it does in a run */
+	sb_select_ctx_init(&r->ctx, &layout,
+			   policy->scoped ? &r->scope : NULL, &r->cfg, seed);
 	return policy->init ? policy->init(r->priv, &r->cfg, &layout, err) : 0;
 }
 
+/* Selects as the core does: a policy that declares it selects without a
+ * gradient is given none. */
 static int run_select(struct run *r, const float *grad, long step,
 		      struct sb_error *err)
 {
-	r->ctx.grad = grad;
+	r->ctx.grad = r->policy->grad_need == SB_GRAD_NEVER ? NULL : grad;
 	r->ctx.step = step;
 	return r->policy->select(r->priv, &r->ctx, &r->sel, err);
 }
@@ -189,12 +183,16 @@ static void test_dense_selects_everything_once(void **state)
 	float grad[N_PARAMS] = {0};
 	assert_int_equal(run_open(&r, &sb_policy_dense, 1, &err, NULL), 0);
 	assert_false(sb_policy_dense.scoped);
-	assert_int_equal(run_select(&r, grad, 0, &err), 0);
+	/* without a scope the context offers every component */
+	assert_int_equal(r.ctx.k, N_PARAMS);
+	assert_int_equal(r.ctx.n_eligible, N_PARAMS);
+	assert_true(r.ctx.density == 1.0 && r.ctx.n_scope == 0);
+	assert_int_equal(run_select(&r, grad, 0, &err), SB_SELECT_FIXED);
 	assert_int_equal(r.sel.k, N_PARAMS);
 	for (size_t i = 0; i < N_PARAMS; i++)
 		assert_int_equal(r.sel.idx[i], i);
 	for (long step = 1; step < 4; step++)
-		assert_int_equal(run_select(&r, grad, step, &err), 1);
+		assert_int_equal(run_select(&r, grad, step, &err), SB_SELECT_SAME);
 	assert_int_equal(r.sel.k, N_PARAMS);
 	run_close(&r);
 }
@@ -367,7 +365,8 @@ static void test_topk_first_sums_the_first_batches(void **state)
 		const float *g = grads + step * N_PARAMS;
 		for (size_t i = 0; i < N_PARAMS; i++)
 			sum[i] += fabsf(g[i]);
-		assert_int_equal(run_select(&r, g, step, &err), 0);
+		assert_int_equal(run_select(&r, g, step, &err),
+				 step < 2 ? SB_SELECT_NEW : SB_SELECT_FIXED);
 		assert_int_equal(r.sel.k, 80);
 		/* the same float sums in the same order: the same set */
 		sb_topk_abs(sum, N_PARAMS, 80, 0, want);
@@ -408,7 +407,7 @@ static void test_topk_first_default_is_one_batch(void **state)
 	assert_int_equal(r.ctx.k, 16); /* 0.02 * 800 */
 	eligible_of(&r, eligible);
 	fill_ties(grad, N_PARAMS, &rng);
-	assert_int_equal(run_select(&r, grad, 0, &err), 0);
+	assert_int_equal(run_select(&r, grad, 0, &err), SB_SELECT_FIXED);
 	assert_int_equal(r.sel.k, 16);
 	assert_sorted_unique(&r.sel);
 	assert_top_k(&r.sel, grad, eligible);
@@ -439,8 +438,9 @@ static void test_topk_first_of_one_batch_is_topk_batch(void **state)
 					  "density", "0.03", "exclude",
 					  "[h.0.mlp.weight, head.*]",
 					  "granularity", granularity[g], NULL), 0);
-		assert_int_equal(run_select(&first, grad, 0, &err), 0);
-		assert_int_equal(run_select(&batch, grad, 0, &err), 0);
+		assert_int_equal(run_select(&first, grad, 0, &err),
+				 SB_SELECT_FIXED);
+		assert_int_equal(run_select(&batch, grad, 0, &err), SB_SELECT_NEW);
 		assert_int_equal(first.sel.k, 33); /* 0.03 * 1100 */
 		assert_int_equal(batch.sel.k, 33);
 		assert_memory_equal(first.sel.idx, batch.sel.idx,
@@ -465,9 +465,9 @@ static void test_random_is_seeded_and_fixed(void **state)
 				  "density", "0.05", NULL), 0);
 	assert_int_equal(run_open(&c, &sb_policy_random, 8, &err,
 				  "density", "0.05", NULL), 0);
-	assert_int_equal(run_select(&a, grad, 0, &err), 0);
-	assert_int_equal(run_select(&b, grad, 0, &err), 0);
-	assert_int_equal(run_select(&c, grad, 0, &err), 0);
+	assert_int_equal(run_select(&a, grad, 0, &err), SB_SELECT_FIXED);
+	assert_int_equal(run_select(&b, grad, 0, &err), SB_SELECT_FIXED);
+	assert_int_equal(run_select(&c, grad, 0, &err), SB_SELECT_FIXED);
 	assert_int_equal(a.sel.k, 80);
 	assert_int_equal(c.sel.k, 80);
 	assert_sorted_unique(&a.sel);
@@ -508,7 +508,7 @@ static void test_random_is_uniform_over_the_scope(void **state)
 		assert_int_equal(run_open(&r, &sb_policy_random, seed, &err,
 					  "density", "0.125", "exclude",
 					  "[wte]", NULL), 0);
-		assert_int_equal(run_select(&r, grad, 0, &err), 0);
+		assert_int_equal(run_select(&r, grad, 0, &err), SB_SELECT_FIXED);
 		assert_int_equal(r.sel.k, 163);
 		for (size_t j = 0; j < r.sel.k; j++)
 			hits[r.sel.idx[j]]++;
@@ -539,7 +539,7 @@ static void test_random_per_tensor_counts(void **state)
 	assert_int_equal(run_open(&r, &sb_policy_random, 3, &err,
 				  "density", "0.125", "granularity",
 				  "per_tensor", NULL), 0);
-	assert_int_equal(run_select(&r, grad, 0, &err), 0);
+	assert_int_equal(run_select(&r, grad, 0, &err), SB_SELECT_FIXED);
 	assert_int_equal(r.sel.k, 200);
 	assert_sorted_unique(&r.sel);
 	const size_t want[] = {38, 25, 50, 25, 50, 12};
@@ -572,14 +572,14 @@ static void test_fixed_layers_by_layer_and_pattern(void **state)
 
 	assert_int_equal(run_open(&r, &sb_policy_fixed_layers, 1, &err,
 				  "layers", "[-1]", NULL), 0);
-	assert_int_equal(run_select(&r, grad, 0, &err), 0);
+	assert_int_equal(run_select(&r, grad, 0, &err), SB_SELECT_FIXED);
 	assert_range(&r.sel, 900, 1500);
 	assert_int_equal(run_select(&r, grad, 1, &err), 1);
 	run_close(&r);
 
 	assert_int_equal(run_open(&r, &sb_policy_fixed_layers, 1, &err,
 				  "tensors", "[head.*]", NULL), 0);
-	assert_int_equal(run_select(&r, grad, 0, &err), 0);
+	assert_int_equal(run_select(&r, grad, 0, &err), SB_SELECT_FIXED);
 	assert_range(&r.sel, 1500, 1600);
 	run_close(&r);
 
@@ -587,13 +587,13 @@ static void test_fixed_layers_by_layer_and_pattern(void **state)
 	assert_int_equal(run_open(&r, &sb_policy_fixed_layers, 1, &err,
 				  "layers", "[-1]", "tensors", "[head.*]",
 				  NULL), 0);
-	assert_int_equal(run_select(&r, grad, 0, &err), 0);
+	assert_int_equal(run_select(&r, grad, 0, &err), SB_SELECT_FIXED);
 	assert_range(&r.sel, 900, 1600);
 	run_close(&r);
 
 	assert_int_equal(run_open(&r, &sb_policy_fixed_layers, 1, &err,
 				  "layers", "[0]", "tensors", "[wte]", NULL), 0);
-	assert_int_equal(run_select(&r, grad, 0, &err), 0);
+	assert_int_equal(run_select(&r, grad, 0, &err), SB_SELECT_FIXED);
 	assert_range(&r.sel, 0, 900);
 	run_close(&r);
 }
@@ -651,7 +651,8 @@ static void test_nan_in_the_read_gradient_is_an_error(void **state)
 		/* outside the scope the policy does not read it */
 		assert_int_equal(run_open(&r, readers[p], 1, &err, "exclude",
 					  "[h.0.mlp.weight]", NULL), 0);
-		assert_int_equal(run_select(&r, grad, 0, &err), 0);
+		assert_int_equal(run_select(&r, grad, 0, &err),
+				 p ? SB_SELECT_FIXED : SB_SELECT_NEW);
 		run_close(&r);
 	}
 	free(grad);

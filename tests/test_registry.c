@@ -4,8 +4,9 @@
 #define _POSIX_C_SOURCE 200809L
 #include "support.h"
 
-#include "params.h"
+#include "spec/params.h"
 #include "registry.h"
+#include "util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,17 +17,38 @@
 static void test_seed_plugins_are_registered(void **state)
 {
 	(void)state;
-	const char *policies[] = {"dense", "fixed_layers", "random",
-				  "topk_batch", "topk_first"};
-	for (size_t i = 0; i < 5; i++)
-		assert_non_null(sb_registry_policy(policies[i]));
-	const char *optimizers[] = {"dense_adam", "sgd", "sparse_adam"};
-	for (size_t i = 0; i < 3; i++)
-		assert_non_null(sb_registry_optimizer(optimizers[i]));
-	assert_non_null(sb_registry_dataset("synthetic"));
-	assert_non_null(sb_registry_model("mlp"));
-	assert_null(sb_registry_policy("topkk"));
+	static const struct {
+		enum sb_family family;
+		const char *name;
+	} seed[] = {
+		{SB_FAMILY_POLICY, "dense"},
+		{SB_FAMILY_POLICY, "fixed_layers"},
+		{SB_FAMILY_POLICY, "random"},
+		{SB_FAMILY_POLICY, "topk_batch"},
+		{SB_FAMILY_POLICY, "topk_first"},
+		{SB_FAMILY_OPTIMIZER, "dense_adam"},
+		{SB_FAMILY_OPTIMIZER, "sgd"},
+		{SB_FAMILY_OPTIMIZER, "sparse_adam"},
+		{SB_FAMILY_DATASET, "synthetic"},
+		{SB_FAMILY_MODEL, "mlp"},
+	};
+	struct sb_plugin p;
+	for (size_t i = 0; i < sizeof seed / sizeof *seed; i++) {
+		assert_true(sb_registry_find(seed[i].family, seed[i].name, &p));
+		assert_int_equal(p.family, seed[i].family);
+		assert_string_equal(p.name, seed[i].name);
+	}
+	/* the common view is the descriptor's own */
+	assert_true(sb_registry_find(SB_FAMILY_POLICY, "random", &p));
+	assert_true(p.scoped);
+	assert_true(p.params == ((const struct sb_policy *)p.desc)->params);
+	assert_true(sb_registry_find(SB_FAMILY_POLICY, "fixed_layers", &p));
+	assert_false(p.scoped);
+	/* a name is looked up in its own family only */
+	assert_false(sb_registry_find(SB_FAMILY_POLICY, "topkk", &p));
+	assert_false(sb_registry_find(SB_FAMILY_OPTIMIZER, "dense", &p));
 	assert_true(sb_policies[sb_n_policies] == NULL);
+	assert_int_equal(sb_registry_count(SB_FAMILY_MODEL), sb_n_models);
 }
 
 /* Every declared parameter is well formed and its default is valid. */
@@ -72,60 +94,94 @@ static void check_params(const char *plugin, const struct sb_param *params,
 	sb_values_release(&vals);
 }
 
-static void check_name(const char *name, const char *summary,
-		       const char *previous)
+/* The callbacks a family cannot do without are there. */
+static void check_callbacks(const struct sb_plugin *p)
 {
-	assert_non_null(name);
-	assert_true(strlen(name) > 0);
-	assert_non_null(summary);
-	assert_true(strlen(summary) > 0);
-	/* the table is sorted by file stem, which is the name */
-	if (previous)
-		assert_true(strcmp(previous, name) < 0);
+	switch (p->family) {
+	case SB_FAMILY_POLICY: {
+		const struct sb_policy *d = p->desc;
+		assert_non_null(d->select);
+		/* a declared need the core knows how to serve */
+		assert_true(d->grad_need == SB_GRAD_NEVER ||
+			    d->grad_need == SB_GRAD_WARMUP ||
+			    d->grad_need == SB_GRAD_ALWAYS);
+		break;
+	}
+	case SB_FAMILY_OPTIMIZER: {
+		const struct sb_optimizer *d = p->desc;
+		assert_non_null(d->init);
+		assert_non_null(d->grad_need);
+		assert_non_null(d->step);
+		assert_non_null(d->state_bytes);
+		break;
+	}
+	case SB_FAMILY_DATASET: {
+		const struct sb_dataset *d = p->desc;
+		assert_non_null(d->open);
+		assert_non_null(d->batch);
+		break;
+	}
+	case SB_FAMILY_MODEL: {
+		const struct sb_model *d = p->desc;
+		assert_non_null(d->init);
+		assert_non_null(d->init_params);
+		assert_non_null(d->forward);
+		assert_non_null(d->backward);
+		assert_non_null(d->activation_bytes);
+		break;
+	}
+	default:
+		fail_msg("%s: unknown family %d", p->name, (int)p->family);
+	}
 }
 
 static void test_every_plugin_keeps_the_contract(void **state)
 {
 	(void)state;
-	for (size_t i = 0; i < sb_n_policies; i++) {
-		const struct sb_policy *p = sb_policies[i];
-		check_name(p->name, p->summary,
-			   i ? sb_policies[i - 1]->name : NULL);
-		assert_non_null(p->select);
-		check_params(p->name, p->params,
-			     p->scoped ? sb_scope_params : NULL);
-	}
-	for (size_t i = 0; i < sb_n_optimizers; i++) {
-		const struct sb_optimizer *o = sb_optimizers[i];
-		check_name(o->name, o->summary,
-			   i ? sb_optimizers[i - 1]->name : NULL);
-		assert_non_null(o->init);
-		assert_non_null(o->step);
-		assert_non_null(o->state_bytes);
-		check_params(o->name, o->params, sb_schedule_params);
-	}
-	for (size_t i = 0; i < sb_n_datasets; i++) {
-		const struct sb_dataset *d = sb_datasets[i];
-		check_name(d->name, d->summary,
-			   i ? sb_datasets[i - 1]->name : NULL);
-		assert_non_null(d->open);
-		assert_non_null(d->batch);
-		check_params(d->name, d->params, NULL);
-	}
-	for (size_t i = 0; i < sb_n_models; i++) {
-		const struct sb_model *m = sb_models[i];
-		check_name(m->name, m->summary,
-			   i ? sb_models[i - 1]->name : NULL);
-		assert_non_null(m->init);
-		assert_non_null(m->init_params);
-		assert_non_null(m->forward);
-		assert_non_null(m->backward);
-		check_params(m->name, m->params, sb_checkpoint_params);
+	for (int f = 0; f < SB_N_FAMILIES; f++) {
+		const char *previous = NULL;
+		for (size_t i = 0; i < sb_registry_count(f); i++) {
+			struct sb_plugin p = sb_registry_plugin(f, i);
+			assert_non_null(p.name);
+			assert_true(strlen(p.name) > 0);
+			assert_non_null(p.summary);
+			assert_true(strlen(p.summary) > 0);
+			/* the table is sorted by file stem, which is the name */
+			if (previous)
+				assert_true(strcmp(previous, p.name) < 0);
+			previous = p.name;
+			check_callbacks(&p);
+			check_params(p.name, p.params, sb_params_core(&p));
+		}
 	}
 	check_params("train", sb_train_params, NULL);
 	check_params("scope", sb_scope_params, NULL);
 	check_params("schedule", sb_schedule_params, NULL);
 	check_params("checkpoint", sb_checkpoint_params, NULL);
+}
+
+/* The core calls release on state whose init failed or never ran (sb.h),
+ * so every release accepts zeroed state: one that follows a pointer it
+ * assumes init set crashes here, one that frees garbage fails under
+ * SANITIZE=1. */
+static void test_every_release_accepts_zeroed_state(void **state)
+{
+	(void)state;
+	size_t n_released = 0;
+	for (int f = 0; f < SB_N_FAMILIES; f++) {
+		for (size_t i = 0; i < sb_registry_count(f); i++) {
+			struct sb_plugin p = sb_registry_plugin(f, i);
+			if (!p.release)
+				continue;
+			void *priv = sb_calloc(1, p.priv_size);
+			p.release(priv);
+			free(priv);
+			n_released++;
+		}
+	}
+	/* the seed's plugins with state to free: fixed_layers, topk_first,
+	 * the three optimizers, the four datasets, the two models */
+	assert_true(n_released >= 11);
 }
 
 static const char probe_plugin[] =
@@ -201,6 +257,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_seed_plugins_are_registered),
 		cmocka_unit_test(test_every_plugin_keeps_the_contract),
+		cmocka_unit_test(test_every_release_accepts_zeroed_state),
 		cmocka_unit_test(test_dropped_in_plugin_is_picked_up),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -9,8 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "report.h"
-#include "results.h"
+#include "analysis/report.h"
+#include "io/results.h"
 #include "util.h"
 
 #define N_STEPS 10
@@ -55,6 +55,9 @@ static const struct fix_run classify[] = {
 	{TF10, 3, 0.1, 0.77, 0.76, 0.07, 100, 1000, 0.006, 1600, OK},
 };
 #define N_CLASSIFY (sizeof classify / sizeof classify[0])
+/* Full fine-tuning's time per step in that file, whatever the setting:
+ * the mean of its six runs' 10, 12, 14, 10, 10 and 10 ms. */
+#define FULL_MS 11.0
 
 /* Task lm: losses, lower is better; one run still running. */
 static const struct fix_run lm[] = {
@@ -148,6 +151,13 @@ static int setup_lm(void **state)
 {
 	return setup_with(state, lm, sizeof lm / sizeof lm[0],
 			  "dataset: {name: fortunes, task: lm}\n"
+			  "model: {name: gpt, head: lm}\n");
+}
+
+static int setup_lm_tokens(void **state)
+{
+	return setup_with(state, lm, sizeof lm / sizeof lm[0],
+			  "dataset: {name: llmc_tokens, task: lm}\n"
 			  "model: {name: gpt, head: lm}\n");
 }
 
@@ -292,7 +302,7 @@ static void test_csv_picks_the_best_setting_per_density(void **state)
 	assert_string_equal(ls.line[0], "method,density,setting,n_runs,"
 			    "n_diverged,n_failed,n_running,test_accuracy_mean,"
 			    "test_accuracy_std,test_accuracy_n,retained_mean,"
-			    "trainable,n_params,time_per_step_ms,"
+			    "trainable,n_params,time_per_step_ms,time_vs_full,"
 			    "optimizer_state_bytes");
 	static const struct {
 		const char *method, *setting;
@@ -323,7 +333,8 @@ static void test_csv_picks_the_best_setting_per_density(void **state)
 		assert_csv(num_field(row, 11), e.trainable);
 		assert_csv(num_field(row, 12), 1000);
 		assert_csv(num_field(row, 13), e.time_ms);
-		assert_csv(num_field(row, 14), e.bytes);
+		assert_csv(num_field(row, 14), e.time_ms / FULL_MS);
+		assert_csv(num_field(row, 15), e.bytes);
 	}
 	/* By hand: dense lr=0.0001 tests 0.79, 0.80, 0.84: mean 0.81, sample
 	 * variance (0.0004 + 0.0001 + 0.0009) / 2 = 0.0007. */
@@ -368,11 +379,12 @@ static void test_markdown_table_shape(void **state)
 	assert_string_equal(ls.line[0],
 			    "| method | density | setting (best on val.) | "
 			    "runs | test accuracy (%) | retained (energy) | "
-			    "trainable | time/step (ms) | optimizer state |");
+			    "trainable | time/step (ms) | vs full | "
+			    "optimizer state |");
 	assert_string_equal(ls.line[1], "| --- | ---: | --- | ---: | ---: | "
-			    "---: | ---: | ---: | ---: |");
+			    "---: | ---: | ---: | ---: | ---: |");
 	for (size_t i = 0; i < ls.n; i++) {
-		assert_int_equal(count(ls.line[i], "|"), 10);
+		assert_int_equal(count(ls.line[i], "|"), 11);
 		assert_true(ls.line[i][0] == '|' &&
 			    ls.line[i][strlen(ls.line[i]) - 1] == '|');
 	}
@@ -383,9 +395,9 @@ static void test_markdown_table_shape(void **state)
 	char *row = sb_asprintf("| topk_first+sparse_adam | 0.01 | "
 				"density=0.01 lr=0.003 | 1/3 diverged | "
 				"%.2f \xc2\xb1 %.2f | %.3f | 11 (1.10%%) | "
-				"%.3g | 165 B |",
+				"%.3g | %.2fx | 165 B |",
 				e.mean * 100, e.std * 100, e.retained,
-				e.time_ms);
+				e.time_ms, e.time_ms / FULL_MS);
 	assert_string_equal(ls.line[3], row);
 	free(row);
 	assert_non_null(strstr(ls.line[2], "| 81.00 \xc2\xb1 2.65 |"));
@@ -402,7 +414,7 @@ static void test_latex_table_shape(void **state)
 
 	split_lines(text, &ls);
 	assert_int_equal(ls.n, 2 + 1 + 1 + 3 + 2);
-	assert_string_equal(ls.line[0], "\\begin{tabular}{lrlrrrrrr}");
+	assert_string_equal(ls.line[0], "\\begin{tabular}{lrlrrrrrrr}");
 	assert_string_equal(ls.line[1], "\\toprule");
 	assert_string_equal(ls.line[3], "\\midrule");
 	assert_string_equal(ls.line[7], "\\bottomrule");
@@ -411,7 +423,7 @@ static void test_latex_table_shape(void **state)
 	for (size_t i = 2; i < 7; i++) {
 		if (i == 3)
 			continue;
-		assert_int_equal(count(ls.line[i], " & "), 8);
+		assert_int_equal(count(ls.line[i], " & "), 9);
 		assert_non_null(strstr(ls.line[i], " \\\\"));
 	}
 	assert_non_null(strstr(ls.line[5], "topk\\_first+sparse\\_adam & 0.01"
@@ -421,8 +433,9 @@ static void test_latex_table_shape(void **state)
 	free(text);
 }
 
-/* Task lm: test loss in nats per token, the lowest validation loss wins,
- * a running run is counted and its missing numbers skipped. */
+/* Task lm on fortunes, whose tokens are bytes: test loss in nats per
+ * byte, the lowest validation loss wins, a running run is counted and its
+ * missing numbers skipped, and a single seed shows no spread. */
 static void test_lm_reports_test_loss(void **state)
 {
 	struct fixture *fx = *state;
@@ -439,6 +452,8 @@ static void test_lm_reports_test_loss(void **state)
 	assert_string_equal(field(ls.line[2], 0, buf, sizeof buf), "SIFT");
 	assert_csv(num_field(ls.line[2], 6), 1);  /* n_running */
 	assert_csv(num_field(ls.line[2], 7), 2.25);
+	/* the std of one value does not exist: an empty field */
+	assert_string_equal(field(ls.line[2], 8, buf, sizeof buf), "");
 	assert_csv(num_field(ls.line[2], 9), 1);
 	free(text);
 
@@ -448,14 +463,34 @@ static void test_lm_reports_test_loss(void **state)
 	/* One density per method: no density column. */
 	assert_string_equal(ls.line[0],
 			    "| method | setting (best on val.) | runs | "
-			    "test loss (nats/token) | retained (energy) | "
-			    "trainable | time/step (ms) | optimizer state |");
+			    "test loss (nats/byte) | retained (energy) | "
+			    "trainable | time/step (ms) | vs full | "
+			    "optimizer state |");
+	/* Two seeds: mean ± sample std. */
 	assert_non_null(strstr(ls.line[2], "| 1.970 \xc2\xb1 0.028 |"));
-	/* A single seed's std prints as 0; the running run's time per step
-	 * comes from its series (2 ms) as it has no summary yet. */
+	/* One usable seed: its value alone, never "± 0.000"; the running
+	 * run's time per step comes from its series (2 ms) as it has no
+	 * summary yet. */
 	assert_non_null(strstr(ls.line[3], "| SIFT | lr=0.003 | 1/2 running | "
-					   "2.250 \xc2\xb1 0.000 |"));
-	assert_non_null(strstr(ls.line[3], "| 26 |"));
+					   "2.250 | "));
+	assert_null(strstr(text, "\xc2\xb1 0.000"));
+	/* 26 ms against full fine-tuning's 100 ms in this file */
+	assert_non_null(strstr(ls.line[3], "| 26 | 0.26x |"));
+	free(text);
+}
+
+/* The same runs on a tokenizer's tokens (GPT-2 BPE) are in nats per
+ * token, in the table and the LaTeX alike. */
+static void test_lm_on_tokens_says_nats_per_token(void **state)
+{
+	struct fixture *fx = *state;
+	char *text = report(fx, "md", false);
+
+	assert_non_null(strstr(text, "| test loss (nats/token) |"));
+	assert_null(strstr(text, "nats/byte"));
+	free(text);
+	text = report(fx, "latex", false);
+	assert_non_null(strstr(text, "& test loss (nats/token) &"));
 	free(text);
 }
 
@@ -487,6 +522,9 @@ int main(void)
 						setup_classify, teardown),
 		cmocka_unit_test_setup_teardown(test_lm_reports_test_loss,
 						setup_lm, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_lm_on_tokens_says_nats_per_token, setup_lm_tokens,
+			teardown),
 		cmocka_unit_test_setup_teardown(test_bad_format_and_file,
 						setup_classify, teardown),
 	};

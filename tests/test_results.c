@@ -1,9 +1,11 @@
 /* test_results.c - the HDF5 results file: a written file reads back value
- * for value, series are chunked and unlimited with units, resume keeps
- * finished runs, and damaged or foreign files give errors naming them. */
+ * for value, series are chunked and unlimited with units, strings are
+ * fixed-length, resume keeps finished runs, version 1 files still read,
+ * damaged or foreign files give errors naming them, and a damaged run is
+ * set aside while the others read. */
 #include "support.h"
 
-#include "results.h"
+#include "io/results.h"
 #include "util.h"
 
 #include <hdf5.h>
@@ -113,18 +115,26 @@ static void check_series(const struct sb_results_view *view, size_t r,
 	}
 }
 
-/* A string attribute through the HDF5 API directly, or NULL. */
+/* A string attribute through the HDF5 API directly, or NULL when absent;
+ * it must be stored as docs/results.md says: scalar, fixed-length,
+ * NUL-terminated UTF-8, its size the text's length plus the NUL. */
 static char *h5_str_attr(hid_t obj, const char *name)
 {
 	if (H5Aexists(obj, name) <= 0)
 		return NULL;
 	hid_t attr = H5Aopen(obj, name, H5P_DEFAULT);
 	hid_t type = H5Aget_type(attr);
-	char *s = NULL, *out = NULL;
-	if (H5Tis_variable_str(type) > 0 && H5Aread(attr, type, &s) >= 0) {
-		out = sb_strdup(s);
-		H5free_memory(s);
-	}
+	hid_t space = H5Aget_space(attr);
+	assert_int_equal(H5Sget_simple_extent_type(space), H5S_SCALAR);
+	assert_int_equal(H5Tget_class(type), H5T_STRING);
+	assert_int_equal(H5Tis_variable_str(type), 0);
+	assert_int_equal(H5Tget_strpad(type), H5T_STR_NULLTERM);
+	assert_int_equal(H5Tget_cset(type), H5T_CSET_UTF8);
+	size_t size = H5Tget_size(type);
+	char *out = sb_calloc(size + 1, 1);
+	assert_true(H5Aread(attr, type, out) >= 0);
+	assert_int_equal(strlen(out) + 1, size);
+	H5Sclose(space);
 	H5Tclose(type);
 	H5Aclose(attr);
 	return out;
@@ -217,6 +227,14 @@ static void test_layout_is_chunked_unlimited_with_units(void **state)
 	assert_true(file >= 0);
 	char *format = h5_str_attr(file, "format");
 	assert_string_equal(format, "sparsebench-results");
+	hid_t version = H5Aopen(file, "format_version", H5P_DEFAULT);
+	hid_t version_type = H5Aget_type(version);
+	assert_true(H5Tequal(version_type, H5T_STD_I32LE) > 0);
+	int v = 0;
+	assert_true(H5Aread(version, H5T_NATIVE_INT, &v) >= 0);
+	assert_int_equal(v, 2);
+	H5Tclose(version_type);
+	H5Aclose(version);
 	char *spec = h5_str_attr(file, "spec");
 	assert_string_equal(spec, spec_text);
 	char *created = h5_str_attr(file, "created");
@@ -439,17 +457,40 @@ static void test_foreign_and_damaged_files_are_named(void **state)
 	free(missing);
 }
 
-static void put_fixed_str(hid_t obj, const char *name, const char *value)
+/* A string attribute as other writers store it: fixed-length ASCII without
+ * a NUL (numpy byte strings), or variable-length UTF-8 (h5py's str, and
+ * every string of results format version 1). */
+static void put_other_str(hid_t obj, const char *name, const char *value,
+			  bool variable)
 {
 	hid_t type = H5Tcopy(H5T_C_S1);
-	H5Tset_size(type, strlen(value));
+	if (variable) {
+		H5Tset_size(type, H5T_VARIABLE);
+		H5Tset_cset(type, H5T_CSET_UTF8);
+	} else {
+		H5Tset_size(type, strlen(value));
+	}
 	hid_t space = H5Screate(H5S_SCALAR);
 	hid_t attr = H5Acreate2(obj, name, type, space, H5P_DEFAULT,
 				H5P_DEFAULT);
-	assert_int_equal(H5Awrite(attr, type, value), 0);
+	assert_int_equal(H5Awrite(attr, type, variable ? (const void *)&value
+						      : (const void *)value),
+			 0);
 	H5Aclose(attr);
 	H5Sclose(space);
 	H5Tclose(type);
+}
+
+/* A number attribute stored as file_type (HDF5 converts the double). */
+static void put_other_num(hid_t obj, const char *name, hid_t file_type,
+			  double value)
+{
+	hid_t space = H5Screate(H5S_SCALAR);
+	hid_t attr = H5Acreate2(obj, name, file_type, space, H5P_DEFAULT,
+				H5P_DEFAULT);
+	assert_int_equal(H5Awrite(attr, H5T_NATIVE_DOUBLE, &value), 0);
+	H5Aclose(attr);
+	H5Sclose(space);
 }
 
 /* Another tool (h5py with numpy byte strings, say) may write fixed-length
@@ -460,23 +501,17 @@ static void test_reader_takes_files_of_other_writers(void **state)
 	(void)state;
 	char *path = sb_test_path(tmp_dir, "foreign_writer.h5");
 	hid_t file = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-	put_fixed_str(file, "format", "sparsebench-results");
-	int version = 1;
-	hid_t space = H5Screate(H5S_SCALAR);
-	hid_t attr = H5Acreate2(file, "format_version", H5T_STD_I64BE, space,
-				H5P_DEFAULT, H5P_DEFAULT);
-	H5Awrite(attr, H5T_NATIVE_INT, &version);
-	H5Aclose(attr);
-	H5Sclose(space);
-	put_fixed_str(file, "spec", "name: foreign\n");
+	put_other_str(file, "format", "sparsebench-results", false);
+	put_other_num(file, "format_version", H5T_STD_I64BE, 1);
+	put_other_str(file, "spec", "name: foreign\n", false);
 	hid_t runs = H5Gcreate2(file, "runs", H5P_DEFAULT, H5P_DEFAULT,
 				H5P_DEFAULT);
 	const char *ids[] = {"b", "a"};
 	for (size_t i = 0; i < 2; i++) {
 		hid_t run = H5Gcreate2(runs, ids[i], H5P_DEFAULT, H5P_DEFAULT,
 				       H5P_DEFAULT);
-		put_fixed_str(run, "status", "completed");
-		put_fixed_str(run, "method", ids[i]);
+		put_other_str(run, "status", "completed", false);
+		put_other_str(run, "method", ids[i], false);
 		H5Gclose(run);
 	}
 	H5Gclose(runs);
@@ -502,6 +537,96 @@ static void test_reader_takes_files_of_other_writers(void **state)
 	free(path);
 }
 
+/* A spec over 64 KiB: more than an attribute message of HDF5's earliest
+ * file format holds as a fixed-length string, so this fails unless the
+ * writer asks for the 1.8 format. */
+static void test_long_spec_text_round_trips(void **state)
+{
+	(void)state;
+	char *path = sb_test_path(tmp_dir, "long_spec.h5");
+	size_t n = 100000;
+	char *text = sb_malloc(n + 1);
+	for (size_t i = 0; i < n; i++)
+		text[i] = i % 64 == 63 ? '\n' : (char)('a' + i % 26);
+	text[n] = '\0';
+	struct sb_error err = {{0}};
+	struct sb_spec spec = make_spec(text);
+	struct sb_results *res;
+	if (sb_results_open(&res, path, &spec, false, &err))
+		fail_msg("%s", err.msg);
+	assert_int_equal(sb_results_close(res, &err), 0);
+	struct sb_results_view view;
+	if (sb_results_load(&view, path, &err))
+		fail_msg("%s", err.msg);
+	assert_string_equal(view.spec_text, text);
+	sb_results_view_release(&view);
+	free(text);
+	free(path);
+}
+
+/* A results file as format version 1 wrote it (or a later version),
+ * with one completed run. */
+static void write_old_file(const char *path, int version)
+{
+	hid_t file = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+	put_other_str(file, "format", "sparsebench-results", true);
+	put_other_num(file, "format_version", H5T_STD_I32LE, version);
+	put_other_str(file, "spec", spec_text, true);
+	hid_t runs = H5Gcreate2(file, "runs", H5P_DEFAULT, H5P_DEFAULT,
+				H5P_DEFAULT);
+	hid_t run = H5Gcreate2(runs, "old", H5P_DEFAULT, H5P_DEFAULT,
+			       H5P_DEFAULT);
+	put_other_str(run, "status", "completed", true);
+	put_other_str(run, "method", "sift", true);
+	put_other_str(run, "config", "seed: 3\n", true);
+	put_other_num(run, "test_loss", H5T_IEEE_F64LE, 2.5);
+	H5Gclose(run);
+	H5Gclose(runs);
+	H5Fclose(file);
+}
+
+/* Version 1 differs only in its variable-length strings: the reader still
+ * takes it, resume refuses to mix the two in one file, and a version from
+ * the future is refused by both. */
+static void test_version_1_is_read_but_not_resumed(void **state)
+{
+	(void)state;
+	char *path = sb_test_path(tmp_dir, "version1.h5");
+	write_old_file(path, 1);
+	struct sb_error err = {{0}};
+	struct sb_results_view view;
+	if (sb_results_load(&view, path, &err))
+		fail_msg("%s", err.msg);
+	assert_string_equal(view.spec_text, spec_text);
+	assert_int_equal(view.n_runs, 1);
+	assert_string_equal(view.runs[0].status, "completed");
+	assert_string_equal(view.runs[0].method, "sift");
+	assert_string_equal(view.runs[0].config_yaml, "seed: 3\n");
+	assert_true(sb_run_info_attr(&view.runs[0], "test_loss") == 2.5);
+	sb_results_view_release(&view);
+
+	struct sb_spec spec = make_spec(spec_text);
+	struct sb_results *res;
+	assert_int_equal(sb_results_open(&res, path, &spec, true, &err), -1);
+	char *want = sb_asprintf("'%s' has results format version 1, this "
+				 "sparsebench writes 2; write to another file",
+				 path);
+	assert_string_equal(err.msg, want);
+	free(want);
+
+	char *future = sb_test_path(tmp_dir, "version3.h5");
+	write_old_file(future, 3);
+	assert_int_equal(sb_results_load(&view, future, &err), -1);
+	want = sb_asprintf("'%s' has results format version 3; this "
+			   "sparsebench reads versions 1 to 2", future);
+	assert_string_equal(err.msg, want);
+	free(want);
+	assert_int_equal(sb_results_open(&res, future, &spec, true, &err), -1);
+	assert_non_null(strstr(err.msg, "has results format version 3"));
+	free(future);
+	free(path);
+}
+
 /* A child writes, flushes, logs more rows and dies without closing. The
  * parent must read the flushed rows, with the run still `running`. */
 static void test_crashed_writer_keeps_flushed_rows(void **state)
@@ -517,8 +642,10 @@ static void test_crashed_writer_keeps_flushed_rows(void **state)
 		struct sb_run_log *log;
 		struct sb_run_cfg run = make_run("crashed", 3);
 		size_t n_evals;
-		if (sb_results_open(&res, path, &spec, false, &err) ||
-		    sb_results_run_begin(res, &run, &log, &err))
+		if (sb_results_open(&res, path, &spec, false, &err))
+			_exit(2);
+		sb_results_publish_every(res, 0);
+		if (sb_results_run_begin(res, &run, &log, &err))
 			_exit(2);
 		log_rows(log, 4, 150, 75, &n_evals); /* flushed */
 		struct sb_step_row row;
@@ -557,7 +684,7 @@ static void test_crashed_writer_keeps_flushed_rows(void **state)
 }
 
 /* A reader sees the file as of the writer's last flush while the writer
- * (another process, holding HDF5's file lock) is still running. */
+ * (another process, holding the file's lock) is still running. */
 static void test_reader_sees_a_run_in_progress(void **state)
 {
 	(void)state;
@@ -575,8 +702,10 @@ static void test_reader_sees_a_run_in_progress(void **state)
 		struct sb_run_cfg run = make_run("live", 5);
 		size_t n_evals;
 		char byte = 0;
-		if (sb_results_open(&res, path, &spec, false, &err) ||
-		    sb_results_run_begin(res, &run, &log, &err))
+		if (sb_results_open(&res, path, &spec, false, &err))
+			_exit(2);
+		sb_results_publish_every(res, 0);
+		if (sb_results_run_begin(res, &run, &log, &err))
 			_exit(2);
 		log_rows(log, 5, 40, 20, &n_evals);
 		if (write(ready[1], "r", 1) != 1 || read(go[0], &byte, 1) != 1)
@@ -632,6 +761,66 @@ static int remove_tmp_dir(void **state)
 	return sb_test_rmtree(tmp_dir);
 }
 
+/* The file offset of the first chunk of runs/<id>/steps/loss. */
+static haddr_t chunk_address(const char *path, const char *id)
+{
+	char *where = sb_asprintf("runs/%s/steps/loss", id);
+	hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+	hid_t ds = H5Dopen2(file, where, H5P_DEFAULT);
+	hsize_t origin[1] = {0}, size = 0;
+	haddr_t addr = HADDR_UNDEF;
+	unsigned mask;
+	assert_true(H5Dget_chunk_info_by_coord(ds, origin, &mask, &addr,
+					       &size) >= 0);
+	assert_true(size > 16);
+	H5Dclose(ds);
+	H5Fclose(file);
+	free(where);
+	return addr;
+}
+
+/* Garbled bytes in one run's data: every reader reads the other run and
+ * names the damaged one (sb_results_damage), and --resume runs it again
+ * instead of keeping it as completed. */
+static void test_damaged_run_is_set_aside(void **state)
+{
+	(void)state;
+	char *path = sb_test_path(tmp_dir, "garbled.h5");
+	size_t n_evals[2];
+	write_two_runs(path, n_evals);
+	haddr_t addr = chunk_address(path, "zeta");
+	FILE *f = fopen(path, "r+b");
+	assert_non_null(f);
+	assert_int_equal(fseek(f, (long)addr + 8, SEEK_SET), 0);
+	for (int i = 0; i < 8; i++)
+		fputc(0xA5 ^ i, f);
+	assert_int_equal(fclose(f), 0);
+
+	struct sb_error err = {{0}};
+	struct sb_results_view view;
+	if (sb_results_load(&view, path, &err))
+		fail_msg("%s", err.msg);
+	assert_int_equal(view.n_runs, 1);
+	assert_string_equal(view.runs[0].id, "alpha");
+	check_series(&view, 0, 1, "steps", sb_step_columns, 300);
+	assert_int_equal(view.n_damaged, 1);
+	assert_string_equal(view.damaged[0].id, "zeta");
+	assert_string_equal(view.damaged[0].status, "damaged");
+	assert_int_equal(sb_results_damage(&view, &err), -1);
+	assert_non_null(strstr(err.msg, "garbled.h5"));
+	assert_non_null(strstr(err.msg, "'zeta'"));
+	sb_results_view_release(&view);
+
+	struct sb_spec spec = make_spec(spec_text);
+	struct sb_results *res;
+	assert_int_equal(sb_results_open(&res, path, &spec, true, &err), 0);
+	assert_int_equal(sb_results_status(res, "zeta"), SB_STATUS_RUNNING);
+	assert_int_equal(sb_results_status(res, "alpha"),
+			 SB_STATUS_DIVERGED);
+	assert_int_equal(sb_results_close(res, &err), 0);
+	free(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -642,8 +831,11 @@ int main(void)
 		cmocka_unit_test(test_existing_file_without_resume_is_untouched),
 		cmocka_unit_test(test_foreign_and_damaged_files_are_named),
 		cmocka_unit_test(test_reader_takes_files_of_other_writers),
+		cmocka_unit_test(test_long_spec_text_round_trips),
+		cmocka_unit_test(test_version_1_is_read_but_not_resumed),
 		cmocka_unit_test(test_crashed_writer_keeps_flushed_rows),
 		cmocka_unit_test(test_reader_sees_a_run_in_progress),
+		cmocka_unit_test(test_damaged_run_is_set_aside),
 		cmocka_unit_test(test_status_names),
 	};
 	return cmocka_run_group_tests(tests, make_tmp_dir, remove_tmp_dir);

@@ -1,4 +1,4 @@
-/* test_schedule.c - the learning-rate schedule sb_schedule_lr (harness/params.c):
+/* test_schedule.c - the learning-rate schedule sb_schedule_lr (harness/spec/params.c):
  * constant, linear warm-up over t = 1..warmup, then linear or cosine decay
  * reaching min_lr at the last step t = steps. */
 #include "support.h"
@@ -6,7 +6,7 @@
 #include <math.h>
 
 #include "sb.h"
-#include "params.h"
+#include "spec/params.h"
 
 /* The schedule is a few double operations on values near 1e-3: rounding is
  * ~1e-19; the literals below carry 16 significant digits, so 1e-15 absolute

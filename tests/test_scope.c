@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "params.h"
-#include "scope.h"
+#include "spec/params.h"
+#include "run/scope.h"
 #include "util.h"
 
 /* 43 components: wte 0..9, h.0.* 10..23, h.1.* 24..37, head 38..42 */

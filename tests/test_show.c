@@ -3,8 +3,8 @@
  * time per step, "-" where the file holds nothing. */
 #include "support.h"
 
-#include "results.h"
-#include "show.h"
+#include "io/results.h"
+#include "analysis/show.h"
 #include "util.h"
 
 #include <math.h>
@@ -63,6 +63,11 @@ static void describe(const void *ctx, size_t i, struct sb_test_run *out)
 	sb_test_run_attr(out, "time_per_step", 0.0125, "s");
 	sb_test_run_attr(out, "optimizer_state_bytes", 1.5 * 1024 * 1024,
 			 "bytes");
+	/* 1 + 1 + 1.5 + 0.5 MiB needed, 8 MiB at the peak */
+	sb_test_run_attr(out, "param_bytes", 1024 * 1024, "bytes");
+	sb_test_run_attr(out, "grad_bytes", 1024 * 1024, "bytes");
+	sb_test_run_attr(out, "activation_bytes", 512 * 1024, "bytes");
+	sb_test_run_attr(out, "peak_rss_bytes", 8 * 1024 * 1024, "bytes");
 }
 
 static char *show_text(const char *path, int *rc, struct sb_error *err)
@@ -76,20 +81,30 @@ static char *show_text(const char *path, int *rc, struct sb_error *err)
 	return text;
 }
 
-/* The whitespace-separated fields of a line. */
+/* The cells of a table line: columns are separated by two spaces or more,
+ * and a cell holds single spaces at most ("1.50 MiB"). */
 static size_t split(char *line, char **fields, size_t max)
 {
 	size_t n = 0;
-	for (char *tok = strtok(line, " "); tok && n < max;
-	     tok = strtok(NULL, " "))
-		fields[n++] = tok;
+	char *p = line;
+	while (*p == ' ')
+		p++;
+	while (*p && n < max) {
+		fields[n++] = p;
+		char *end = strstr(p, "  ");
+		if (!end)
+			break;
+		*end = '\0';
+		for (p = end + 1; *p == ' '; p++)
+			;
+	}
 	return n;
 }
 
 static void expect_fields(char *line, const char *const *want, size_t n_want)
 {
-	char *fields[16];
-	size_t n = split(line, fields, 16);
+	char *fields[20];
+	size_t n = split(line, fields, 20);
 	assert_int_equal(n, n_want);
 	for (size_t i = 0; i < n; i++)
 		assert_string_equal(fields[i], want[i]);
@@ -124,20 +139,20 @@ static void test_rows_hold_the_known_values(void **state)
 	static const char *const heading[] = {
 		"run", "status", "steps", "loss", "val_loss", "val_acc",
 		"test_loss", "test_acc", "retained", "churn", "hist_lost",
-		"ever_sel", "s/step", "opt_mem"};
+		"ever_sel", "s/step", "opt_mem", "mem", "peak_rss"};
 	/* churn: mean of 0.25 and 0.75 over the even and odd steps; history
 	 * lost: 3 per step over 200 steps; ever selected: the last row */
 	static const char *const dense[] = {
 		"dense", "completed", "200", "2.0050", "2.2500", "0.4375",
 		"2.3000", "0.4200", "0.7500", "0.5000", "600", "199",
-		"0.0125", "1.5MiB"};
+		"0.0125", "1.50 MiB", "4.00 MiB", "8.00 MiB"};
 	/* 0.01 + 0.02 + 0.001 + 0.004 per step, printed with 3 digits. */
 	static const char *const sparse[] = {
 		"sparse", "running", "50", "2.7500", "-", "-", "-", "-", "-",
-		"-", "0", "0", "0.035", "-"};
-	expect_fields(lines[1], heading, 14);
-	expect_fields(lines[2], dense, 14);
-	expect_fields(lines[3], sparse, 14);
+		"-", "0", "0", "0.035", "-", "-", "-"};
+	expect_fields(lines[1], heading, 16);
+	expect_fields(lines[2], dense, 16);
+	expect_fields(lines[3], sparse, 16);
 	free(text);
 }
 

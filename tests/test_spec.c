@@ -11,7 +11,7 @@
 #include <unistd.h>
 #include <yaml.h>
 
-#include "spec.h"
+#include "spec/spec.h"
 
 /* Paths are relative to the repository root, where `make test` runs. */
 #define BAD_DIR "tests/specs/bad"
@@ -123,7 +123,7 @@ static void test_minimal_takes_defaults(void **state)
 	assert_string_equal(r->model->name, "mlp");
 	assert_string_equal(r->policy->name, "dense");
 	assert_string_equal(r->optimizer->name, "dense_adam");
-	/* defaults of the core's tables (harness/params.c) */
+	/* defaults of the core's tables (harness/spec/params.c) */
 	assert_int_equal(sb_values_int(&r->train_cfg, "steps"), 100);
 	assert_int_equal(sb_values_int(&r->train_cfg, "batch_size"), 32);
 	assert_int_equal(sb_values_int(&r->train_cfg, "eval_every"), 0);

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "topk.h"
+#include "run/topk.h"
 #include "util.h"
 
 static const size_t sizes[] = {1, 2, 7, 1000, 100003};

@@ -172,11 +172,58 @@ void sb_gpt_encoder_backward(float *dwte, float *dwpe, const float *dout,
 	for (size_t b = 0; b < B; b++)
 		for (size_t t = 0; t < T; t++) {
 			const float *d = dout + (b * T + t) * C;
-			float *dte = dwte + (size_t)tokens[b * T + t] * C;
-			float *dpe = dwpe + t * C;
-			add_lanes(dte, d, C);
-			add_lanes(dpe, d, C);
+			if (dwte)
+				add_lanes(dwte + (size_t)tokens[b * T + t] * C,
+					  d, C);
+			if (dwpe)
+				add_lanes(dwpe + t * C, d, C);
 		}
+}
+
+void sb_gpt_encoder_backward_wte_at(float *out, const sb_index *idx,
+				    size_t count, size_t base,
+				    const float *dout, const int32_t *tokens,
+				    size_t N, size_t C, size_t V,
+				    size_t *first, size_t *order)
+{
+	/* counting sort: first[v + 1] counts token v, then (prefix sums)
+	 * first[v] is where v's positions start; placing them advances
+	 * first[v] to their end, so v's are order[first[v-1]..first[v]) */
+	memset(first, 0, (V + 1) * sizeof *first);
+	for (size_t n = 0; n < N; n++)
+		first[tokens[n] + 1]++;
+	for (size_t v = 0; v < V; v++)
+		first[v + 1] += first[v];
+	for (size_t n = 0; n < N; n++)
+		order[first[tokens[n]]++] = n;
+
+	/* the entries of one row v at a time; each position holding v is
+	 * read once for all of them, in ascending order as the full path adds */
+	for (size_t j = 0; j < count;) {
+		size_t v = (idx[j] - base) / C, end = j;
+		while (end < count && (idx[end] - base) / C == v)
+			end++;
+		for (size_t p = v ? first[v - 1] : 0; p < first[v]; p++) {
+			const float *d = dout + order[p] * C;
+			for (size_t e = j; e < end; e++)
+				out[e] += d[idx[e] - base - v * C];
+		}
+		j = end;
+	}
+}
+
+void sb_gpt_encoder_backward_wpe_at(float *out, const sb_index *idx,
+				    size_t count, size_t base,
+				    const float *dout, size_t B, size_t T,
+				    size_t C)
+{
+	for (size_t j = 0; j < count; j++) {
+		size_t t = (idx[j] - base) / C, c = (idx[j] - base) % C;
+		if (t >= T)
+			continue;
+		for (size_t b = 0; b < B; b++)
+			out[j] += dout[(b * T + t) * C + c];
+	}
 }
 
 /* ---- layer normalisation (Ba et al., 2016) ----------------------------- */
@@ -298,9 +345,10 @@ void sb_gpt_matmul_backward(float *dinp, float *dweight, float *dbias,
 			    (int)C, (int)OC, 1.0f, dout, (int)OC, weight,
 			    (int)C, 1.0f, dinp, (int)C);
 	/* dweight [OC,C] += dout^T [OC,N] . inp [N,C] */
-	cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)OC, (int)C,
-		    (int)N, 1.0f, dout, (int)OC, inp, (int)C, 1.0f, dweight,
-		    (int)C);
+	if (dweight)
+		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)OC,
+			    (int)C, (int)N, 1.0f, dout, (int)OC, inp, (int)C,
+			    1.0f, dweight, (int)C);
 	if (dbias)
 		for (size_t n = 0; n < N; n++)
 			add_lanes(dbias, dout + n * OC, OC);

@@ -19,10 +19,26 @@
 void sb_gpt_encoder_forward(float *out, const int32_t *tokens,
 			    const float *wte, const float *wpe,
 			    size_t B, size_t T, size_t C);
-/* dwte [V,C], dwpe [T,C] += from dout [B,T,C] */
+/* dwte [V,C], dwpe [T,C] += from dout [B,T,C]; either may be NULL */
 void sb_gpt_encoder_backward(float *dwte, float *dwpe, const float *dout,
 			     const int32_t *tokens, size_t B, size_t T,
 			     size_t C);
+/* The selected entries of the lookup's dwte [V,C]: out[j] += the sum of
+ * dout [N,C] at column c over the positions holding token v, for (v, c) =
+ * divmod(idx[j] - base, C), idx ascending. first [V+1] and order [N] are
+ * scratch: the positions of each token, found by a counting sort. */
+void sb_gpt_encoder_backward_wte_at(float *out, const sb_index *idx,
+				    size_t count, size_t base,
+				    const float *dout, const int32_t *tokens,
+				    size_t N, size_t C, size_t V,
+				    size_t *first, size_t *order);
+/* The selected entries of dwpe [block_size,C]: out[j] += the sum over b of
+ * dout [B,T,C] at (b, t, c) for (t, c) = divmod(idx[j] - base, C); rows
+ * t >= T get nothing. */
+void sb_gpt_encoder_backward_wpe_at(float *out, const sb_index *idx,
+				    size_t count, size_t base,
+				    const float *dout, size_t B, size_t T,
+				    size_t C);
 
 /* out [N,C] = (inp - mean) * rstd * weight + bias per row, eps 1e-5;
  * mean [N] and rstd [N] are kept for backward */
@@ -42,8 +58,8 @@ void sb_gpt_layernorm_backward(float *restrict dinp, float *restrict dweight,
 /* out [N,OC] = inp [N,C] weight^T + bias; weight [OC,C], bias [OC] or NULL */
 void sb_gpt_matmul_forward(float *out, const float *inp, const float *weight,
 			   const float *bias, size_t N, size_t C, size_t OC);
-/* dinp [N,C] (or NULL), dweight [OC,C], dbias [OC] (or NULL) += from
- * dout [N,OC] */
+/* dinp [N,C], dweight [OC,C], dbias [OC] += from dout [N,OC]; each may be
+ * NULL (then it is not computed) */
 void sb_gpt_matmul_backward(float *dinp, float *dweight, float *dbias,
 			    const float *dout, const float *inp,
 			    const float *weight, size_t N, size_t C, size_t OC);

@@ -5,6 +5,7 @@
 #define SB_ADAMW_H
 
 #include "sb.h"
+#include "weight_decay.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -17,9 +18,7 @@
 	 .hi_open = true, .help = "decay rate of the second moment"},          \
 	{.name = "eps", .type = SB_FLOAT, .def = "1e-8", SB_RANGE(0, 1),      \
 	 .lo_open = true, .help = "added to sqrt(vhat) in the denominator"},   \
-	{.name = "weight_decay", .type = SB_FLOAT, .def = "0",                \
-	 SB_RANGE(0, 1e3),                                                     \
-	 .help = "decoupled decay: p -= lr * weight_decay * p (moving components)"}
+	WEIGHT_DECAY_PARAM
 
 struct adamw_hyper {
 	double beta1_d, beta2_d; /* for the bias corrections, kept in double */

@@ -83,6 +83,21 @@ size_t sb_sparse_state_align(struct sb_sparse_state *st,
 	return k_new - kept;
 }
 
+size_t sb_sparse_state_follow(struct sb_sparse_state *st,
+			      const struct sb_selection *sel, bool changed,
+			      size_t steps)
+{
+	size_t lost = 0;
+	if (changed || !steps) {
+		size_t entered = sb_sparse_state_align(st, sel);
+		if (steps)
+			lost = entered;
+	}
+	/* an unchanged selection is the one the entries were aligned to */
+	assert(st->k == sel->k);
+	return lost;
+}
+
 size_t sb_sparse_state_bytes(const struct sb_sparse_state *st)
 {
 	return st->k * (sizeof *st->idx + 4 * st->n_cols);

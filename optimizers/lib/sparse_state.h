@@ -23,6 +23,13 @@ void sb_sparse_state_init(struct sb_sparse_state *st, size_t n_cols);
  * bits zero (0.0f, 0). Works in place; returns how many entries entered. */
 size_t sb_sparse_state_align(struct sb_sparse_state *st,
 			     const struct sb_selection *sel);
+/* Brings the entries to this step's selection, as both sparse optimizers
+ * do before they update: re-aligned when the selection changed or before
+ * the first step (`steps` taken so far is 0). Returns the history lost: the
+ * entries that entered, except before the first step, which had none. */
+size_t sb_sparse_state_follow(struct sb_sparse_state *st,
+			      const struct sb_selection *sel, bool changed,
+			      size_t steps);
 /* k * (4 + 4 * n_cols): the index and every column, for the current entries. */
 size_t sb_sparse_state_bytes(const struct sb_sparse_state *st);
 void sb_sparse_state_release(struct sb_sparse_state *st);

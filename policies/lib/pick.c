@@ -1,8 +1,8 @@
 /* pick.c - helpers of the scoped selection policies (see pick.h): the NaN
  * check, largest-remainder apportionment of k over tensors (Hamilton's
- * method), and top-k over the scope's tensors via harness/topk.c. */
+ * method), and top-k over the scope's tensors via harness/run/topk.c. */
 #include "pick.h"
-#include "topk.h"
+#include "run/topk.h"
 #include "util.h"
 
 #include <assert.h>

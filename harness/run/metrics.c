@@ -1,0 +1,40 @@
+/* metrics.c - gradient-information and churn measurements (DESIGN.md,
+ * "Metrics"); all energies are sums of squares in double, in index order,
+ * so they are reproducible bit for bit. */
+#include "run/metrics.h"
+
+double sb_metrics_energy(const float *grad, size_t n)
+{
+	double sum = 0.0;
+	for (size_t i = 0; i < n; i++)
+		sum += (double)grad[i] * (double)grad[i];
+	return sum;
+}
+
+double sb_metrics_energy_at(const float *grad, const struct sb_selection *sel)
+{
+	double sum = 0.0;
+	for (size_t j = 0; j < sel->k; j++) {
+		double g = grad[sel->idx[j]];
+		sum += g * g;
+	}
+	return sum;
+}
+
+size_t sb_metrics_entered(const struct sb_selection *now,
+			  const struct sb_selection *before)
+{
+	size_t i = 0, j = 0, entered = 0;
+	while (i < now->k) {
+		if (j == before->k || now->idx[i] < before->idx[j]) {
+			entered++;
+			i++;
+		} else if (now->idx[i] == before->idx[j]) {
+			i++;
+			j++;
+		} else {
+			j++;
+		}
+	}
+	return entered;
+}
