@@ -137,9 +137,12 @@ enum sb_grad_need {
 	SB_GRAD_WARMUP, /* policies: every step until select returns
 	                   SB_SELECT_FIXED */
 	SB_GRAD_ALWAYS, /* every step */
+	SB_GRAD_SOME,   /* policies: on the steps its needs_grad(priv, step)
+	                   says, until select returns SB_SELECT_FIXED */
 };
 
-/* "never", "until S is fixed" or "every step": what `list` shows. */
+/* "never", "until S is fixed", "every step" or "on the steps it asks
+ * for": what `list` shows. */
 const char *sb_grad_need_name(enum sb_grad_need need);
 
 /* How much of one tensor's gradient a backward pass is asked for. */
@@ -230,7 +233,13 @@ struct sb_select_ctx {
 	const struct sb_layout *layout;
 	const float *grad;        /* full gradient of this step, n_params; NULL
 	                             for a policy that does not need it now */
+	const float *params;      /* the parameters' current values, n_params,
+	                             read-only: at step 0 the pre-trained (or
+	                             initial) ones, later those after the
+	                             updates of steps 0..step-1 */
 	long step;                /* 0-based training step */
+	long steps;               /* the run's length in steps (for schedules
+	                             such as a decaying drop fraction) */
 	uint64_t seed;            /* the run's seed, for seeded policies */
 	const size_t *scope;      /* indices into layout->tensors, ascending */
 	size_t n_scope;
@@ -258,14 +267,25 @@ struct sb_policy {
 	                                  (density, include, exclude, outside,
 	                                  granularity: harness/spec/params.c) */
 	/* When select reads ctx->grad: SB_GRAD_NEVER (then it is NULL),
-	 * SB_GRAD_WARMUP (until select returns SB_SELECT_FIXED) or
-	 * SB_GRAD_ALWAYS. Every policy sets it; `list` shows it. */
+	 * SB_GRAD_WARMUP (until select returns SB_SELECT_FIXED),
+	 * SB_GRAD_ALWAYS, or SB_GRAD_SOME (on the steps needs_grad says).
+	 * Every policy sets it; `list` shows it. On a step without the need
+	 * ctx->grad is NULL. */
 	enum sb_grad_need grad_need;
+	/* SB_GRAD_SOME only (NULL otherwise): whether select reads ctx->grad
+	 * at 0-based step `step`. Called by the core before the backward pass
+	 * of every step until S is fixed, with the state select keeps; it
+	 * must not change that state. */
+	bool (*needs_grad)(const void *priv, long step);
 	/* Optional. */
 	int (*init)(void *priv, const struct sb_values *cfg,
 		    const struct sb_layout *layout, struct sb_error *err);
 	/* Fills `out` with a sorted duplicate-free set and returns one of
-	 * SB_SELECT_NEW, SB_SELECT_SAME or SB_SELECT_FIXED. */
+	 * SB_SELECT_NEW, SB_SELECT_SAME or SB_SELECT_FIXED. `out` is the
+	 * core's buffer, not the policy's previous set (the core may have
+	 * merged outside components into that): a policy that edits its
+	 * previous set keeps its own copy. The core checks what select
+	 * returns (sb_selection_check) and fails the run on a defect. */
 	int (*select)(void *priv, const struct sb_select_ctx *ctx,
 		      struct sb_selection *out, struct sb_error *err);
 	/* Optional; accepts zeroed state (the lifecycle above). */

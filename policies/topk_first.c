@@ -5,7 +5,6 @@
 #include "util.h"
 #include "lib/pick.h"
 
-#include <math.h>
 #include <stdlib.h>
 
 struct topk_first {
@@ -33,20 +32,6 @@ static int topk_first_init(void *priv, const struct sb_values *cfg,
 	return 0;
 }
 
-/* Adds |g| of the scope's components to the accumulator. */
-static void accumulate(float *acc, const struct sb_select_ctx *ctx)
-{
-	size_t pos = 0;
-	for (size_t s = 0; s < ctx->n_scope; s++) {
-		const struct sb_tensor *t = &ctx->layout->tensors[ctx->scope[s]];
-		const float *g = ctx->grad + t->offset;
-		float *a = acc + pos;
-		for (size_t i = 0; i < t->size; i++)
-			a[i] += fabsf(g[i]);
-		pos += t->size;
-	}
-}
-
 static int topk_first_select(void *priv, const struct sb_select_ctx *ctx,
 			     struct sb_selection *out, struct sb_error *err)
 {
@@ -57,7 +42,7 @@ static int topk_first_select(void *priv, const struct sb_select_ctx *ctx,
 		return -1;
 	if (!p->acc)
 		p->acc = sb_calloc(ctx->n_eligible, sizeof *p->acc);
-	accumulate(p->acc, ctx);
+	sb_pick_accumulate(ctx, ctx->grad, false, p->acc);
 	sb_pick_topk(ctx, p->acc, true, out);
 	if (++p->seen < p->batches)
 		return SB_SELECT_NEW;

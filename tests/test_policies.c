@@ -285,7 +285,7 @@ static void test_apportionment_is_largest_remainder(void **state)
 		.n_eligible = 26, .density = 0.5, .k = 13, .per_tensor = true,
 	};
 	size_t k_t[5];
-	sb_pick_apportion(&ctx, k_t);
+	sb_select_apportion(&ctx, k_t);
 	const size_t want[] = {2, 3, 3, 4, 1};
 	for (size_t s = 0; s < 5; s++)
 		assert_int_equal(k_t[s], want[s]);
@@ -296,7 +296,7 @@ static void test_apportionment_is_largest_remainder(void **state)
 	ctx.n_eligible = 24;
 	ctx.density = 0.25;
 	ctx.k = 6;
-	sb_pick_apportion(&ctx, k_t);
+	sb_select_apportion(&ctx, k_t);
 	const size_t want2[] = {1, 1, 2, 2};
 	for (size_t s = 0; s < 4; s++)
 		assert_int_equal(k_t[s], want2[s]);

@@ -11,6 +11,7 @@ const char *sb_grad_need_name(enum sb_grad_need need)
 	case SB_GRAD_NEVER: return "never";
 	case SB_GRAD_WARMUP: return "until S is fixed";
 	case SB_GRAD_ALWAYS: return "every step";
+	case SB_GRAD_SOME: return "on the steps it asks for";
 	}
 	return "unknown";
 }

@@ -136,6 +136,8 @@ static int run_setup(struct run *r, struct sb_error *err)
 	sb_select_ctx_init(&r->ctx, &r->in.layout,
 			   c->policy->scoped ? &r->scope : NULL,
 			   &c->policy_cfg, c->seed);
+	r->ctx.params = r->in.params;
+	r->ctx.steps = r->steps;
 
 	r->opt = sb_calloc(1, c->optimizer->priv_size);
 	if (c->optimizer->init(r->opt, &c->optimizer_cfg, n, err))
@@ -223,11 +225,17 @@ static void draw_batch(struct run *r, struct sb_rng *rng)
 	r->batch.n = r->batch_size;
 }
 
-/* Whether the policy reads the full gradient at this step. */
-static bool policy_reads_grad(const struct run *r)
+/* Whether the policy reads the full gradient at step t. */
+static bool policy_reads_grad(const struct run *r, long t)
 {
-	enum sb_grad_need need = r->cfg->policy->grad_need;
-	return need == SB_GRAD_ALWAYS || (need == SB_GRAD_WARMUP && !r->fixed);
+	const struct sb_policy *policy = r->cfg->policy;
+	switch (policy->grad_need) {
+	case SB_GRAD_NEVER: return false;
+	case SB_GRAD_ALWAYS: return true;
+	case SB_GRAD_WARMUP: return !r->fixed;
+	case SB_GRAD_SOME: return !r->fixed && policy->needs_grad(r->policy, t);
+	}
+	return true;
 }
 
 static bool metrics_due(const struct run *r, long t)
@@ -272,10 +280,16 @@ static void backward_selected(struct run *r, bool full)
 				r->grad_buf);
 }
 
+/* What select_step returns besides 0: the policy's error (a NaN: the run
+ * diverged) or a defect of the run (a budget of nothing, a selection that
+ * breaks the contract: the run failed). */
+enum { SELECT_DIVERGED = -1, SELECT_FAILED = -2 };
+
 /* The policy's selection at step t: leaves S_t in r->cur (and S_{t-1} in
  * r->cand) and the plan of its gradient in r->planner; *changed tells
  * whether S_t may differ from S_{t-1}, which it always does at t = 0. After
- * SB_SELECT_FIXED the policy is not asked again. */
+ * SB_SELECT_FIXED the policy is not asked again. A new set is checked
+ * against the contract (sb_selection_check) before anything uses it. */
 static int select_step(struct run *r, long t, bool *changed,
 		       struct sb_error *err)
 {
@@ -284,16 +298,31 @@ static int select_step(struct run *r, long t, bool *changed,
 	if (r->fixed)
 		return 0;
 	r->ctx.step = t;
-	r->ctx.grad = policy_reads_grad(r) ? r->grad : NULL;
-	if (policy->scoped && r->ctx.k == 0)
-		return sb_error(err, "density %g of %zu eligible components "
-				"selects nothing", r->ctx.density,
-				r->ctx.n_eligible);
+	r->ctx.grad = policy_reads_grad(r, t) ? r->grad : NULL;
+	if (policy->scoped && r->ctx.k == 0) {
+		sb_error(err, "density %g of %zu eligible components "
+			 "selects nothing", r->ctx.density, r->ctx.n_eligible);
+		return SELECT_FAILED;
+	}
 	int rc = policy->select(r->policy, &r->ctx, &r->cand, err);
 	if (rc < 0)
-		return -1;
-	if (rc == SB_SELECT_SAME)
+		return SELECT_DIVERGED;
+	if (rc != SB_SELECT_NEW && rc != SB_SELECT_SAME &&
+	    rc != SB_SELECT_FIXED) {
+		sb_error(err, "policy '%s' at step %ld: select returned %d",
+			 policy->name, t, rc);
+		return SELECT_FAILED;
+	}
+	if (rc == SB_SELECT_SAME) {
+		if (t == 0) {
+			sb_error(err, "policy '%s' at step 0: select said "
+				 "'unchanged' before selecting", policy->name);
+			return SELECT_FAILED;
+		}
 		return 0;
+	}
+	if (sb_selection_check(policy, &r->ctx, &r->cand, err))
+		return SELECT_FAILED;
 	r->fixed = rc == SB_SELECT_FIXED;
 	*changed = true;
 	if (policy->scoped)
@@ -340,8 +369,9 @@ static void step_metrics(struct run *r, long t, bool changed, double total,
  * it selects after a full backward pass. On metrics steps the full gradient
  * is computed for the metrics, on their timer, if the method did without
  * it: S's gradient, and so training, is the same whether the step measures
- * or not. Fails (the run diverged; err says why) on a loss or gradient that
- * is not finite, or on an error of the policy. */
+ * or not. Returns SELECT_DIVERGED (err says why) on a loss or gradient
+ * that is not finite, or on an error of the policy; SELECT_FAILED on a
+ * selection that breaks the policy contract. */
 static int measure(struct run *r, long t, struct sb_step_row *row,
 		   bool *changed, struct tally *tl, struct sb_error *err)
 {
@@ -350,7 +380,7 @@ static int measure(struct run *r, long t, struct sb_step_row *row,
 		.step = (double)(t + 1), .grad_norm = NAN,
 		.retained = NAN, .oracle_retained = NAN, .churn = NAN,
 	};
-	bool reads = policy_reads_grad(r), full = reads || r->opt_full;
+	bool reads = policy_reads_grad(r, t), full = reads || r->opt_full;
 	r->method_full = r->method_full || full;
 	*changed = false;
 
@@ -363,14 +393,16 @@ static int measure(struct run *r, long t, struct sb_step_row *row,
 	if (!isfinite(row->loss))
 		return sb_error(err, "loss %g at step %ld", row->loss, t + 1);
 
-	if (!reads && select_step(r, t, changed, err))
-		return -1;
+	int rc = reads ? 0 : select_step(r, t, changed, err);
+	if (rc)
+		return rc;
 	double t2 = sb_now();
 	if (full)
 		backward_full(r);
 	double t3 = sb_now();
-	if (reads && select_step(r, t, changed, err))
-		return -1;
+	rc = reads ? select_step(r, t, changed, err) : 0;
+	if (rc)
+		return rc;
 	double t4 = sb_now();
 	backward_selected(r, full);
 	double t5 = sb_now();
@@ -537,7 +569,10 @@ static enum sb_status train(struct run *r, struct sb_run_log *log,
 		struct sb_step_row row;
 		bool changed;
 		draw_batch(r, &rng);
-		if (measure(r, t, &row, &changed, &tl, err))
+		int rc = measure(r, t, &row, &changed, &tl, err);
+		if (rc == SELECT_FAILED)
+			return SB_STATUS_FAILED;
+		if (rc)
 			return end_diverged(r, log, &row, &tl);
 		update(r, t, changed, &row, &tl);
 		sb_run_log_step(log, &row);

@@ -18,6 +18,21 @@ void sb_select_ctx_init(struct sb_select_ctx *ctx,
 			const struct sb_scope *scope,
 			const struct sb_values *policy_cfg, uint64_t seed);
 
+/* The per-tensor budgets of a scoped context: k_t[s] for each scope tensor
+ * s, floor(density * size) plus one for the largest remainders (ties:
+ * lower tensor index) until they sum to exactly ctx->k; never more than
+ * the tensor's size (docs/policies.md, "Per-tensor apportionment"). */
+void sb_select_apportion(const struct sb_select_ctx *ctx, size_t *k_t);
+
+/* Whether what a policy's select returned keeps the contract: non-empty,
+ * ascending, duplicate-free, in range, and for a scoped policy inside the
+ * scope with exactly ctx->k indices (and k_t per tensor with per_tensor).
+ * Fails naming the policy, the step and the first defect (the first
+ * offending position for the order, range and scope). O(k + n_scope). */
+int sb_selection_check(const struct sb_policy *policy,
+		       const struct sb_select_ctx *ctx,
+		       const struct sb_selection *sel, struct sb_error *err);
+
 /* The components selected at least once so far: a bitmap over n. */
 struct sb_ever {
 	uint64_t *bits;

@@ -1,21 +1,27 @@
 /* pick.c - helpers of the scoped selection policies (see pick.h): the NaN
- * check, largest-remainder apportionment of k over tensors (Hamilton's
- * method), and top-k over the scope's tensors via harness/run/topk.c. */
+ * check, accumulation of |g| or g^2 over the scope, and top-k over the
+ * scope's tensors via harness/run/topk.c. */
 #include "pick.h"
+#include "run/selection.h"
 #include "run/topk.h"
 #include "util.h"
 
-#include <assert.h>
 #include <math.h>
 #include <stdlib.h>
 
 int sb_pick_check_nan(const struct sb_select_ctx *ctx, const float *grad,
 		      struct sb_error *err)
 {
+	return sb_pick_check_nan_of(ctx, grad, "gradient", err);
+}
+
+int sb_pick_check_nan_of(const struct sb_select_ctx *ctx, const float *x,
+			 const char *what, struct sb_error *err)
+{
 	const struct sb_layout *layout = ctx->layout;
 	for (size_t s = 0; s < ctx->n_scope; s++) {
 		const struct sb_tensor *t = &layout->tensors[ctx->scope[s]];
-		const float *g = grad + t->offset;
+		const float *g = x + t->offset;
 		/* A branch-free count vectorises; the rare hit is then located. */
 		size_t n_nan = 0;
 		for (size_t i = 0; i < t->size; i++)
@@ -24,66 +30,29 @@ int sb_pick_check_nan(const struct sb_select_ctx *ctx, const float *grad,
 			continue;
 		for (size_t i = 0; i < t->size; i++)
 			if (g[i] != g[i])
-				return sb_error(err, "gradient is NaN at "
-						"component %zu (tensor '%s')",
+				return sb_error(err, "%s is NaN at component "
+						"%zu (tensor '%s')", what,
 						t->offset + i, t->name);
 	}
 	return 0;
 }
 
-struct remainder {
-	double frac;
-	size_t pos; /* position in the scope */
-};
-
-/* Larger remainder first; equal remainders: lower tensor first. */
-static int by_remainder(const void *pa, const void *pb)
+void sb_pick_accumulate(const struct sb_select_ctx *ctx, const float *grad,
+			bool squared, float *acc)
 {
-	const struct remainder *a = pa, *b = pb;
-	if (a->frac != b->frac)
-		return a->frac > b->frac ? -1 : 1;
-	return (a->pos > b->pos) - (a->pos < b->pos);
-}
-
-void sb_pick_apportion(const struct sb_select_ctx *ctx, size_t *k_t)
-{
-	const struct sb_layout *layout = ctx->layout;
-	size_t n = ctx->n_scope, sum = 0;
-	assert(ctx->k <= ctx->n_eligible);
-	if (n == 0)
-		return;
-	struct remainder *order = sb_malloc(n * sizeof *order);
-	for (size_t s = 0; s < n; s++) {
-		size_t size = layout->tensors[ctx->scope[s]].size;
-		double quota = ctx->density * (double)size;
-		double whole = floor(quota);
-		k_t[s] = whole < (double)size ? (size_t)whole : size;
-		order[s] = (struct remainder){quota - whole, s};
-		sum += k_t[s];
+	size_t pos = 0;
+	for (size_t s = 0; s < ctx->n_scope; s++) {
+		const struct sb_tensor *t = &ctx->layout->tensors[ctx->scope[s]];
+		const float *g = grad + t->offset;
+		float *a = acc + pos;
+		if (squared)
+			for (size_t i = 0; i < t->size; i++)
+				a[i] += g[i] * g[i];
+		else
+			for (size_t i = 0; i < t->size; i++)
+				a[i] += fabsf(g[i]);
+		pos += t->size;
 	}
-	qsort(order, n, sizeof *order, by_remainder);
-
-	/* Normally one partial pass hands out the deficit; the loops also
-	 * absorb a k that rounding put further from the sum of floors. */
-	while (sum < ctx->k) {
-		for (size_t o = 0; o < n && sum < ctx->k; o++) {
-			size_t s = order[o].pos;
-			if (k_t[s] < layout->tensors[ctx->scope[s]].size) {
-				k_t[s]++;
-				sum++;
-			}
-		}
-	}
-	while (sum > ctx->k) {
-		for (size_t o = n; o-- > 0 && sum > ctx->k;) {
-			size_t s = order[o].pos;
-			if (k_t[s] > 0) {
-				k_t[s]--;
-				sum--;
-			}
-		}
-	}
-	free(order);
 }
 
 void sb_pick_gather(const struct sb_select_ctx *ctx, const float *x,
@@ -138,7 +107,7 @@ void sb_pick_topk(const struct sb_select_ctx *ctx, const float *v,
 
 	if (ctx->per_tensor) {
 		size_t *k_t = sb_malloc(ctx->n_scope * sizeof *k_t);
-		sb_pick_apportion(ctx, k_t);
+		sb_select_apportion(ctx, k_t);
 		size_t w = 0, pos = 0;
 		for (size_t s = 0; s < ctx->n_scope; s++) {
 			const struct sb_tensor *t = &tensors[ctx->scope[s]];
@@ -167,4 +136,49 @@ void sb_pick_topk(const struct sb_select_ctx *ctx, const float *v,
 	sb_topk_abs(v, ctx->n_eligible, ctx->k, 0, out->idx);
 	positions_to_global(ctx, out->idx, ctx->k);
 	free(buf);
+}
+
+/* Selection sampling over the components [offset, offset + size) given
+ * that `*need` of the `*left` components not yet visited are still to be
+ * drawn: each is taken with probability need / left, which makes every
+ * subset of the final size equally likely. Appends ascending to out. */
+static size_t sample(struct sb_rng *rng, size_t offset, size_t size,
+		     size_t *left, size_t *need, sb_index *out)
+{
+	size_t w = 0;
+	for (size_t i = 0; i < size && *need > 0; i++, (*left)--)
+		if (sb_rng_below(rng, *left) < *need) {
+			out[w++] = (sb_index)(offset + i);
+			(*need)--;
+		}
+	return w;
+}
+
+void sb_pick_random(const struct sb_select_ctx *ctx, struct sb_rng *rng,
+		    struct sb_selection *out)
+{
+	const struct sb_tensor *tensors = ctx->layout->tensors;
+	sb_selection_reserve(out, ctx->k);
+	size_t w = 0;
+	if (ctx->per_tensor) {
+		size_t *k_t = sb_malloc((ctx->n_scope ? ctx->n_scope : 1) *
+					sizeof *k_t);
+		sb_select_apportion(ctx, k_t);
+		for (size_t s = 0; s < ctx->n_scope; s++) {
+			const struct sb_tensor *t = &tensors[ctx->scope[s]];
+			size_t left = t->size, need = k_t[s];
+			w += sample(rng, t->offset, t->size, &left, &need,
+				    out->idx + w);
+		}
+		free(k_t);
+	} else {
+		/* One draw over the scope's components, tensor after tensor. */
+		size_t left = ctx->n_eligible, need = ctx->k;
+		for (size_t s = 0; s < ctx->n_scope && need > 0; s++) {
+			const struct sb_tensor *t = &tensors[ctx->scope[s]];
+			w += sample(rng, t->offset, t->size, &left, &need,
+				    out->idx + w);
+		}
+	}
+	out->k = w;
 }
