@@ -1,11 +1,14 @@
 /* support.c - helpers shared by the cmocka tests in tests/ (support.h):
  * temporary directories, files, results files of known runs written with
- * the real writer (harness/io/results.c), an opened model. */
+ * the real writer (harness/io/results.c), an opened model, a policy. */
 #define _XOPEN_SOURCE 700 /* nftw */
 #include "support.h"
 #include "run/grad_plan.h"
+#include "run/selection.h"
+#include "spec/params.h"
 
 #include <ftw.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -293,6 +296,156 @@ double sb_test_check_selected_grad(struct sb_test_model *m,
 	sb_grad_planner_release(&planner);
 	free(grad_s);
 	return worst;
+}
+
+/* ---- a selection policy driven as the core drives it ---- */
+
+static const struct sb_tensor policy_tensors[] = {
+	{.name = "wte", .offset = 0, .size = 300, .layer = SB_LAYER_NONE},
+	{.name = "h.0.attn.weight", .offset = 300, .size = 200, .layer = 0},
+	{.name = "h.0.mlp.weight", .offset = 500, .size = 400, .layer = 0},
+	{.name = "h.1.attn.weight", .offset = 900, .size = 200, .layer = 1},
+	{.name = "h.1.mlp.weight", .offset = 1100, .size = 400, .layer = 1},
+	{.name = "head.weight", .offset = 1500, .size = 100,
+	 .layer = SB_LAYER_NONE},
+};
+
+const struct sb_layout sb_test_policy_layout = {
+	.n_params = SB_TEST_N_PARAMS, .n_tensors = 6,
+	.tensors = policy_tensors, .n_layers = 2,
+};
+
+int sb_test_policy_open(struct sb_test_policy *r,
+			const struct sb_policy *policy,
+			const struct sb_layout *layout, uint64_t seed,
+			struct sb_error *err, ...)
+{
+	memset(r, 0, sizeof *r);
+	r->policy = policy;
+	r->layout = layout;
+	size_t n_scope =
+		policy->scoped ? sb_test_count_params(sb_scope_params) : 0;
+	size_t n_own = sb_test_count_params(policy->params);
+	r->decl = sb_calloc(n_scope + n_own + 1, sizeof *r->decl);
+	memcpy(r->decl, sb_scope_params, n_scope * sizeof *r->decl);
+	if (n_own)
+		memcpy(r->decl + n_scope, policy->params,
+		       n_own * sizeof *r->decl);
+	if (sb_values_defaults(&r->cfg, r->decl, err))
+		fail_msg("%s: %s", policy->name, err->msg);
+
+	va_list ap;
+	va_start(ap, err);
+	for (const char *name; (name = va_arg(ap, const char *));) {
+		const char *text = va_arg(ap, const char *);
+		if (sb_values_set(&r->cfg, name, text, err))
+			fail_msg("%s: %s", policy->name, err->msg);
+	}
+	va_end(ap);
+
+	r->priv = sb_calloc(1, policy->priv_size ? policy->priv_size : 1);
+	r->params = sb_calloc(layout->n_params, sizeof *r->params);
+	if (policy->scoped) {
+		r->scope = sb_calloc(1, sizeof *r->scope);
+		if (sb_scope_init(r->scope, layout, &r->cfg, err))
+			fail_msg("%s: %s", policy->name, err->msg);
+	}
+	/* the run loop's own builder: k rounds here as it does in a run */
+	sb_select_ctx_init(&r->ctx, layout, r->scope, &r->cfg, seed);
+	r->ctx.params = r->params;
+	return policy->init ? policy->init(r->priv, &r->cfg, layout, err) : 0;
+}
+
+bool sb_test_policy_needs_grad(const struct sb_test_policy *r, long step)
+{
+	switch (r->policy->grad_need) {
+	case SB_GRAD_NEVER: return false;
+	case SB_GRAD_SOME: return r->policy->needs_grad(r->priv, step);
+	case SB_GRAD_WARMUP:
+	case SB_GRAD_ALWAYS: return true;
+	}
+	return true;
+}
+
+int sb_test_policy_select(struct sb_test_policy *r, const float *grad,
+			  long step, struct sb_error *err)
+{
+	r->ctx.grad = sb_test_policy_needs_grad(r, step) ? grad : NULL;
+	r->ctx.step = step;
+	return r->policy->select(r->priv, &r->ctx, &r->sel, err);
+}
+
+void sb_test_policy_close(struct sb_test_policy *r)
+{
+	if (r->policy->release)
+		r->policy->release(r->priv);
+	free(r->priv);
+	free(r->params);
+	sb_selection_release(&r->sel);
+	if (r->scope)
+		sb_scope_release(r->scope);
+	free(r->scope);
+	sb_values_release(&r->cfg);
+	free(r->decl);
+}
+
+void sb_test_fill_normal(float *x, size_t n, struct sb_rng *rng)
+{
+	for (size_t i = 0; i < n; i++)
+		x[i] = (float)sb_rng_normal(rng);
+}
+
+void sb_test_fill_ties(float *x, size_t n, struct sb_rng *rng)
+{
+	static const float levels[] = {0.0f, 0.25f, -0.25f, 0.5f, -1.0f,
+				       1.0f, 2.0f, -0.0f};
+	for (size_t i = 0; i < n; i++)
+		x[i] = levels[sb_rng_below(rng, 8)];
+}
+
+void sb_test_assert_sorted_unique(const struct sb_selection *sel)
+{
+	for (size_t j = 1; j < sel->k; j++)
+		if (!(sel->idx[j - 1] < sel->idx[j]))
+			fail_msg("S not ascending at position %zu: %lu then "
+				 "%lu", j, (unsigned long)sel->idx[j - 1],
+				 (unsigned long)sel->idx[j]);
+}
+
+void sb_test_eligible(const struct sb_select_ctx *ctx, bool *eligible)
+{
+	const struct sb_layout *layout = ctx->layout;
+	memset(eligible, 0, layout->n_params * sizeof *eligible);
+	for (size_t s = 0; s < ctx->n_scope; s++) {
+		const struct sb_tensor *t = &layout->tensors[ctx->scope[s]];
+		for (size_t i = 0; i < t->size; i++)
+			eligible[t->offset + i] = true;
+	}
+}
+
+void sb_test_assert_top_k(const struct sb_selection *sel, const float *v,
+			  const bool *eligible, size_t n)
+{
+	bool *in = sb_calloc(n, sizeof *in);
+	float min_in = INFINITY;
+	sb_index last_min = 0;
+	for (size_t j = 0; j < sel->k; j++) {
+		sb_index i = sel->idx[j];
+		assert_true(i < n && eligible[i]);
+		in[i] = true;
+		if (fabsf(v[i]) <= min_in) {
+			min_in = fabsf(v[i]);
+			last_min = i; /* the highest index at the minimum */
+		}
+	}
+	for (sb_index i = 0; i < n; i++) {
+		if (!eligible[i] || in[i] || sel->k == 0)
+			continue;
+		assert_true(fabsf(v[i]) <= min_in);
+		if (fabsf(v[i]) == min_in)
+			assert_true(i > last_min);
+	}
+	free(in);
 }
 
 size_t sb_test_count_params(const struct sb_param *p)

@@ -1,6 +1,7 @@
 /* support.h - helpers shared by the cmocka tests in tests/ (linked into every
  * test binary by the Makefile): temporary directories, files, results files
- * of known runs written with the real writer, an opened model, tolerances. */
+ * of known runs written with the real writer, an opened model, a policy
+ * driven as the core drives it, tolerances. */
 #ifndef SB_TEST_SUPPORT_H
 #define SB_TEST_SUPPORT_H
 
@@ -15,6 +16,9 @@
 
 #include "sb.h"
 #include "io/results.h"
+#include "run/scope.h"
+
+struct sb_rng;
 
 /* |a - b| <= tol in double (cmocka's assert_float_equal rounds to float). */
 #define assert_near(a, b, tol)                                                \
@@ -143,6 +147,62 @@ double sb_test_check_selected_grad(struct sb_test_model *m,
 				   const struct sb_batch *b,
 				   const struct sb_selection *sel,
 				   double rtol);
+
+/* ---- a selection policy driven as the core drives it ---- */
+
+/* A layout of 1600 components in six named tensors over two blocks:
+ * wte 0..299 (no block), h.0.attn.weight 300..499, h.0.mlp.weight
+ * 500..899, h.1.attn.weight 900..1099, h.1.mlp.weight 1100..1499,
+ * head.weight 1500..1599 (no block). */
+#define SB_TEST_N_PARAMS 1600
+extern const struct sb_layout sb_test_policy_layout;
+
+/* A policy with its resolved config, scope, context and parameters, as the
+ * core holds them for one run (harness/run/run.c, selection.c). */
+struct sb_test_policy {
+	const struct sb_policy *policy;
+	const struct sb_layout *layout;
+	struct sb_param *decl; /* scope parameters, then the policy's */
+	struct sb_values cfg;
+	void *priv;
+	struct sb_scope *scope; /* scoped policies */
+	struct sb_select_ctx ctx;
+	struct sb_selection sel;
+	float *params;          /* n_params, zeroed; ctx.params points here */
+};
+
+/* Resolves the config (defaults, then NULL-ended name/value text pairs,
+ * which must be valid), computes the scope (a scoped policy) and the
+ * context as the run loop does (ctx.steps 0: unknown; the caller may set
+ * it), and returns the policy's init's result; close it either way. */
+int sb_test_policy_open(struct sb_test_policy *r,
+			const struct sb_policy *policy,
+			const struct sb_layout *layout, uint64_t seed,
+			struct sb_error *err, ...);
+/* Whether the policy reads the full gradient at `step` by its declaration
+ * (before S is fixed: the core stops calling select after that). */
+bool sb_test_policy_needs_grad(const struct sb_test_policy *r, long step);
+/* Selects into r->sel at `step`, with grad as ctx.grad when the policy
+ * declares it needs it at that step and NULL otherwise. */
+int sb_test_policy_select(struct sb_test_policy *r, const float *grad,
+			  long step, struct sb_error *err);
+void sb_test_policy_close(struct sb_test_policy *r);
+
+/* n values drawn from N(0, 1). */
+void sb_test_fill_normal(float *x, size_t n, struct sb_rng *rng);
+/* n values from a few levels (0, -0, +-0.25, 0.5, +-1, 2): ties everywhere. */
+void sb_test_fill_ties(float *x, size_t n, struct sb_rng *rng);
+/* Fails unless sel is strictly ascending. */
+void sb_test_assert_sorted_unique(const struct sb_selection *sel);
+/* eligible[i] (n_params entries) holds for the components of the context's
+ * scope tensors. */
+void sb_test_eligible(const struct sb_select_ctx *ctx, bool *eligible);
+/* Fails unless sel is, among the n components where eligible[] holds, the
+ * sel->k largest of |v| with ties to the lower index: every eligible
+ * component left out is smaller than every one taken, or equal and at a
+ * higher index. */
+void sb_test_assert_top_k(const struct sb_selection *sel, const float *v,
+			  const bool *eligible, size_t n);
 
 /* The number of entries of a parameter table (NULL: none). */
 size_t sb_test_count_params(const struct sb_param *p);

@@ -1,4 +1,4 @@
-/* test_policies.c - the five selection policies driven as the core drives
+/* test_policies.c - the selection policies driven as the core drives
  * them (scope computed once, select every step) on a hand-built layout of
  * named tensors in two blocks, checked against brute-force definitions. */
 #include "support.h"
@@ -20,149 +20,14 @@ extern const struct sb_policy sb_policy_topk_first;
 extern const struct sb_policy sb_policy_random;
 extern const struct sb_policy sb_policy_fixed_layers;
 
-#define N_PARAMS 1600
+#define N_PARAMS SB_TEST_N_PARAMS
 
-/* wte 0..299, h.0.attn 300..499, h.0.mlp 500..899, h.1.attn 900..1099,
- * h.1.mlp 1100..1499, head 1500..1599 */
-static const struct sb_tensor tensors[] = {
-	{.name = "wte", .offset = 0, .size = 300, .layer = SB_LAYER_NONE},
-	{.name = "h.0.attn.weight", .offset = 300, .size = 200, .layer = 0},
-	{.name = "h.0.mlp.weight", .offset = 500, .size = 400, .layer = 0},
-	{.name = "h.1.attn.weight", .offset = 900, .size = 200, .layer = 1},
-	{.name = "h.1.mlp.weight", .offset = 1100, .size = 400, .layer = 1},
-	{.name = "head.weight", .offset = 1500, .size = 100,
-	 .layer = SB_LAYER_NONE},
-};
-static const struct sb_layout layout = {
-	.n_params = N_PARAMS, .n_tensors = 6, .tensors = tensors,
-	.n_layers = 2,
-};
-
-/* A policy with its resolved config, scope and context, as the core holds
- * them for one run (harness/run/run.c, harness/run/selection.c). */
-struct run {
-	const struct sb_policy *policy;
-	struct sb_param *decl; /* scope parameters, then the policy's */
-	struct sb_values cfg;
-	void *priv;
-	struct sb_scope scope;
-	struct sb_select_ctx ctx;
-	struct sb_selection sel;
-};
-
-/* Resolves the config (defaults, then NULL-ended name/value text pairs)
- * and initialises the policy and scope; returns init's result. */
-static int run_open(struct run *r, const struct sb_policy *policy,
-		    uint64_t seed, struct sb_error *err, ...)
-{
-	memset(r, 0, sizeof *r);
-	r->policy = policy;
-	size_t n_scope =
-		policy->scoped ? sb_test_count_params(sb_scope_params) : 0;
-	size_t n_own = sb_test_count_params(policy->params);
-	r->decl = sb_calloc(n_scope + n_own + 1, sizeof *r->decl);
-	memcpy(r->decl, sb_scope_params, n_scope * sizeof *r->decl);
-	memcpy(r->decl + n_scope, policy->params, n_own * sizeof *r->decl);
-	assert_int_equal(sb_values_defaults(&r->cfg, r->decl, err), 0);
-
-	va_list ap;
-	va_start(ap, err);
-	for (const char *name; (name = va_arg(ap, const char *));) {
-		const char *text = va_arg(ap, const char *);
-		assert_int_equal(sb_values_set(&r->cfg, name, text, err), 0);
-	}
-	va_end(ap);
-
-	r->priv = sb_calloc(1, policy->priv_size);
-	if (policy->scoped)
-		assert_int_equal(sb_scope_init(&r->scope, &layout, &r->cfg,
-					       err), 0);
-	/* the run loop's own builder: k rounds here as it does in a run */
-	sb_select_ctx_init(&r->ctx, &layout,
-			   policy->scoped ? &r->scope : NULL, &r->cfg, seed);
-	return policy->init ? policy->init(r->priv, &r->cfg, &layout, err) : 0;
-}
-
-/* Selects as the core does: a policy that declares it selects without a
- * gradient is given none. */
-static int run_select(struct run *r, const float *grad, long step,
-		      struct sb_error *err)
-{
-	r->ctx.grad = r->policy->grad_need == SB_GRAD_NEVER ? NULL : grad;
-	r->ctx.step = step;
-	return r->policy->select(r->priv, &r->ctx, &r->sel, err);
-}
-
-static void run_close(struct run *r)
-{
-	if (r->policy->release)
-		r->policy->release(r->priv);
-	free(r->priv);
-	sb_selection_release(&r->sel);
-	sb_scope_release(&r->scope);
-	sb_values_release(&r->cfg);
-	free(r->decl);
-}
-
-static void fill_normal(float *g, size_t n, struct sb_rng *rng)
-{
-	for (size_t i = 0; i < n; i++)
-		g[i] = (float)sb_rng_normal(rng);
-}
-
-/* Gradient values from a few levels, so that ties are everywhere. */
-static void fill_ties(float *g, size_t n, struct sb_rng *rng)
-{
-	static const float levels[] = {0.0f, 0.25f, -0.25f, 0.5f, -1.0f,
-				       1.0f, 2.0f, -0.0f};
-	for (size_t i = 0; i < n; i++)
-		g[i] = levels[sb_rng_below(rng, 8)];
-}
-
-/* Ascending and duplicate-free. */
-static void assert_sorted_unique(const struct sb_selection *sel)
-{
-	for (size_t j = 1; j < sel->k; j++)
-		assert_true(sel->idx[j - 1] < sel->idx[j]);
-}
-
-/* sel is, among the components where eligible[] holds, the k largest of
- * |v| with ties to the lower index: every eligible component left out is
- * smaller than every one taken, or equal and at a higher index. */
-static void assert_top_k(const struct sb_selection *sel, const float *v,
-			 const bool *eligible)
-{
-	bool *in = sb_calloc(N_PARAMS, sizeof *in);
-	float min_in = INFINITY;
-	sb_index last_min = 0;
-	for (size_t j = 0; j < sel->k; j++) {
-		sb_index i = sel->idx[j];
-		assert_true(eligible[i]);
-		in[i] = true;
-		if (fabsf(v[i]) <= min_in) {
-			min_in = fabsf(v[i]);
-			last_min = i; /* the highest index at the minimum */
-		}
-	}
-	for (sb_index i = 0; i < N_PARAMS; i++) {
-		if (!eligible[i] || in[i] || sel->k == 0)
-			continue;
-		assert_true(fabsf(v[i]) <= min_in);
-		if (fabsf(v[i]) == min_in)
-			assert_true(i > last_min);
-	}
-	free(in);
-}
-
-static void eligible_of(const struct run *r, bool *eligible)
-{
-	memset(eligible, 0, N_PARAMS * sizeof *eligible);
-	for (size_t s = 0; s < r->ctx.n_scope; s++) {
-		const struct sb_tensor *t = &tensors[r->ctx.scope[s]];
-		for (size_t i = 0; i < t->size; i++)
-			eligible[t->offset + i] = true;
-	}
-}
+/* Opens a policy over the layout of tests/support.c with name/value
+ * pairs: wte 0..299, h.0.attn 300..499, h.0.mlp 500..899, h.1.attn
+ * 900..1099, h.1.mlp 1100..1499, head 1500..1599. */
+#define run_open(r, policy, seed, err, ...)                                   \
+	sb_test_policy_open(r, policy, &sb_test_policy_layout, seed, err,     \
+			    __VA_ARGS__)
 
 static double selection_energy(const struct sb_selection *sel,
 			       const float *g)
@@ -178,7 +43,7 @@ static double selection_energy(const struct sb_selection *sel,
 static void test_dense_selects_everything_once(void **state)
 {
 	(void)state;
-	struct run r;
+	struct sb_test_policy r;
 	struct sb_error err;
 	float grad[N_PARAMS] = {0};
 	assert_int_equal(run_open(&r, &sb_policy_dense, 1, &err, NULL), 0);
@@ -187,14 +52,14 @@ static void test_dense_selects_everything_once(void **state)
 	assert_int_equal(r.ctx.k, N_PARAMS);
 	assert_int_equal(r.ctx.n_eligible, N_PARAMS);
 	assert_true(r.ctx.density == 1.0 && r.ctx.n_scope == 0);
-	assert_int_equal(run_select(&r, grad, 0, &err), SB_SELECT_FIXED);
+	assert_int_equal(sb_test_policy_select(&r, grad, 0, &err), SB_SELECT_FIXED);
 	assert_int_equal(r.sel.k, N_PARAMS);
 	for (size_t i = 0; i < N_PARAMS; i++)
 		assert_int_equal(r.sel.idx[i], i);
 	for (long step = 1; step < 4; step++)
-		assert_int_equal(run_select(&r, grad, step, &err), SB_SELECT_SAME);
+		assert_int_equal(sb_test_policy_select(&r, grad, step, &err), SB_SELECT_SAME);
 	assert_int_equal(r.sel.k, N_PARAMS);
-	run_close(&r);
+	sb_test_policy_close(&r);
 }
 
 /* ---- topk_batch ------------------------------------------------------- */
@@ -202,7 +67,7 @@ static void test_dense_selects_everything_once(void **state)
 static void test_topk_batch_retains_the_oracle_energy(void **state)
 {
 	(void)state;
-	struct run r;
+	struct sb_test_policy r;
 	struct sb_error err;
 	struct sb_rng rng;
 	float *grad = sb_malloc(N_PARAMS * sizeof *grad);
@@ -211,23 +76,23 @@ static void test_topk_batch_retains_the_oracle_energy(void **state)
 	assert_int_equal(run_open(&r, &sb_policy_topk_batch, 1, &err,
 				  "density", "0.05", NULL), 0);
 	assert_int_equal(r.ctx.k, 80);
-	eligible_of(&r, eligible);
+	sb_test_eligible(&r.ctx, eligible);
 	for (long step = 0; step < 8; step++) {
 		if (step % 2)
-			fill_ties(grad, N_PARAMS, &rng);
+			sb_test_fill_ties(grad, N_PARAMS, &rng);
 		else
-			fill_normal(grad, N_PARAMS, &rng);
-		assert_int_equal(run_select(&r, grad, step, &err), 0);
+			sb_test_fill_normal(grad, N_PARAMS, &rng);
+		assert_int_equal(sb_test_policy_select(&r, grad, step, &err), 0);
 		assert_int_equal(r.sel.k, 80);
-		assert_sorted_unique(&r.sel);
-		assert_top_k(&r.sel, grad, eligible);
+		sb_test_assert_sorted_unique(&r.sel);
+		sb_test_assert_top_k(&r.sel, grad, eligible, N_PARAMS);
 		/* retained == oracle: both sum the same 80 squares in double,
 		 * in different orders; the gap is below 80 * 2^-53 relative */
 		double oracle = sb_topk_energy(grad, N_PARAMS, 80);
 		assert_true(fabs(selection_energy(&r.sel, grad) - oracle) <=
 			    1e-13 * oracle);
 	}
-	run_close(&r);
+	sb_test_policy_close(&r);
 	free(grad);
 	free(eligible);
 }
@@ -235,7 +100,7 @@ static void test_topk_batch_retains_the_oracle_energy(void **state)
 static void test_topk_batch_over_a_scope_with_gaps(void **state)
 {
 	(void)state;
-	struct run r;
+	struct sb_test_policy r;
 	struct sb_error err;
 	struct sb_rng rng;
 	float *grad = sb_malloc(N_PARAMS * sizeof *grad);
@@ -247,18 +112,18 @@ static void test_topk_batch_over_a_scope_with_gaps(void **state)
 				  NULL), 0);
 	assert_int_equal(r.ctx.n_eligible, 500);
 	assert_int_equal(r.ctx.k, 50);
-	eligible_of(&r, eligible);
+	sb_test_eligible(&r.ctx, eligible);
 	for (long step = 0; step < 4; step++) {
 		if (step % 2)
-			fill_normal(grad, N_PARAMS, &rng);
+			sb_test_fill_normal(grad, N_PARAMS, &rng);
 		else
-			fill_ties(grad, N_PARAMS, &rng);
-		assert_int_equal(run_select(&r, grad, step, &err), 0);
+			sb_test_fill_ties(grad, N_PARAMS, &rng);
+		assert_int_equal(sb_test_policy_select(&r, grad, step, &err), 0);
 		assert_int_equal(r.sel.k, 50);
-		assert_sorted_unique(&r.sel);
-		assert_top_k(&r.sel, grad, eligible);
+		sb_test_assert_sorted_unique(&r.sel);
+		sb_test_assert_top_k(&r.sel, grad, eligible, N_PARAMS);
 	}
-	run_close(&r);
+	sb_test_policy_close(&r);
 	free(grad);
 	free(eligible);
 }
@@ -305,7 +170,7 @@ static void test_apportionment_is_largest_remainder(void **state)
 static void test_topk_batch_per_tensor(void **state)
 {
 	(void)state;
-	struct run r;
+	struct sb_test_policy r;
 	struct sb_error err;
 	struct sb_rng rng;
 	float *grad = sb_malloc(N_PARAMS * sizeof *grad);
@@ -321,25 +186,27 @@ static void test_topk_batch_per_tensor(void **state)
 	for (long step = 0; step < 4; step++) {
 		/* a gradient concentrated in h.1.mlp: a global top-k would
 		 * take nearly everything from there */
-		fill_ties(grad, N_PARAMS, &rng);
+		sb_test_fill_ties(grad, N_PARAMS, &rng);
 		for (size_t i = 1100; i < 1500; i++)
 			grad[i] *= 100.0f;
-		assert_int_equal(run_select(&r, grad, step, &err), 0);
+		assert_int_equal(sb_test_policy_select(&r, grad, step, &err), 0);
 		assert_int_equal(r.sel.k, 200);
-		assert_sorted_unique(&r.sel);
+		sb_test_assert_sorted_unique(&r.sel);
 		size_t j = 0;
 		for (size_t t = 0; t < 6; t++) {
 			struct sb_selection part = {
 				.idx = r.sel.idx + j, .k = want[t],
 			};
 			memset(eligible, 0, N_PARAMS * sizeof *eligible);
-			for (size_t i = 0; i < tensors[t].size; i++)
-				eligible[tensors[t].offset + i] = true;
-			assert_top_k(&part, grad, eligible);
+			const struct sb_tensor *ten =
+				&sb_test_policy_layout.tensors[t];
+			for (size_t i = 0; i < ten->size; i++)
+				eligible[ten->offset + i] = true;
+			sb_test_assert_top_k(&part, grad, eligible, N_PARAMS);
 			j += want[t];
 		}
 	}
-	run_close(&r);
+	sb_test_policy_close(&r);
 	free(grad);
 	free(eligible);
 }
@@ -349,7 +216,7 @@ static void test_topk_batch_per_tensor(void **state)
 static void test_topk_first_sums_the_first_batches(void **state)
 {
 	(void)state;
-	struct run r;
+	struct sb_test_policy r;
 	struct sb_error err;
 	struct sb_rng rng;
 	float *grads = sb_malloc(5 * N_PARAMS * sizeof *grads);
@@ -357,7 +224,7 @@ static void test_topk_first_sums_the_first_batches(void **state)
 	sb_index want[80];
 	sb_rng_seed(&rng, 21);
 	for (size_t b = 0; b < 5; b++)
-		fill_normal(grads + b * N_PARAMS, N_PARAMS, &rng);
+		sb_test_fill_normal(grads + b * N_PARAMS, N_PARAMS, &rng);
 
 	assert_int_equal(run_open(&r, &sb_policy_topk_first, 1, &err,
 				  "density", "0.05", "batches", "3", NULL), 0);
@@ -365,7 +232,7 @@ static void test_topk_first_sums_the_first_batches(void **state)
 		const float *g = grads + step * N_PARAMS;
 		for (size_t i = 0; i < N_PARAMS; i++)
 			sum[i] += fabsf(g[i]);
-		assert_int_equal(run_select(&r, g, step, &err),
+		assert_int_equal(sb_test_policy_select(&r, g, step, &err),
 				 step < 2 ? SB_SELECT_NEW : SB_SELECT_FIXED);
 		assert_int_equal(r.sel.k, 80);
 		/* the same float sums in the same order: the same set */
@@ -380,13 +247,13 @@ static void test_topk_first_sums_the_first_batches(void **state)
 	}
 	/* after warm-up: unchanged, selection left as it was */
 	for (long step = 3; step < 5; step++) {
-		assert_int_equal(run_select(&r, grads + step * N_PARAMS, step,
+		assert_int_equal(sb_test_policy_select(&r, grads + step * N_PARAMS, step,
 					    &err), 1);
 		assert_int_equal(r.sel.k, 80);
 		for (size_t j = 0; j < 80; j++)
 			assert_int_equal(r.sel.idx[j], want[j]);
 	}
-	run_close(&r);
+	sb_test_policy_close(&r);
 	free(grads);
 	free(sum);
 }
@@ -394,7 +261,7 @@ static void test_topk_first_sums_the_first_batches(void **state)
 static void test_topk_first_default_is_one_batch(void **state)
 {
 	(void)state;
-	struct run r;
+	struct sb_test_policy r;
 	struct sb_error err;
 	struct sb_rng rng;
 	float *grad = sb_malloc(N_PARAMS * sizeof *grad);
@@ -405,15 +272,15 @@ static void test_topk_first_default_is_one_batch(void **state)
 				  "exclude", "[h.0.mlp.weight]", NULL), 0);
 	assert_int_equal(sb_values_int(&r.cfg, "batches"), 1);
 	assert_int_equal(r.ctx.k, 16); /* 0.02 * 800 */
-	eligible_of(&r, eligible);
-	fill_ties(grad, N_PARAMS, &rng);
-	assert_int_equal(run_select(&r, grad, 0, &err), SB_SELECT_FIXED);
+	sb_test_eligible(&r.ctx, eligible);
+	sb_test_fill_ties(grad, N_PARAMS, &rng);
+	assert_int_equal(sb_test_policy_select(&r, grad, 0, &err), SB_SELECT_FIXED);
 	assert_int_equal(r.sel.k, 16);
-	assert_sorted_unique(&r.sel);
-	assert_top_k(&r.sel, grad, eligible);
-	fill_normal(grad, N_PARAMS, &rng);
-	assert_int_equal(run_select(&r, grad, 1, &err), 1);
-	run_close(&r);
+	sb_test_assert_sorted_unique(&r.sel);
+	sb_test_assert_top_k(&r.sel, grad, eligible, N_PARAMS);
+	sb_test_fill_normal(grad, N_PARAMS, &rng);
+	assert_int_equal(sb_test_policy_select(&r, grad, 1, &err), 1);
+	sb_test_policy_close(&r);
 	free(grad);
 	free(eligible);
 }
@@ -425,10 +292,10 @@ static void test_topk_first_of_one_batch_is_topk_batch(void **state)
 	struct sb_rng rng;
 	float *grad = sb_malloc(N_PARAMS * sizeof *grad);
 	sb_rng_seed(&rng, 23);
-	fill_ties(grad, N_PARAMS, &rng);
+	sb_test_fill_ties(grad, N_PARAMS, &rng);
 	static const char *const granularity[] = {"global", "per_tensor"};
 	for (size_t g = 0; g < 2; g++) {
-		struct run first, batch;
+		struct sb_test_policy first, batch;
 		/* a scope with gaps: the accumulator is in the gathered layout */
 		assert_int_equal(run_open(&first, &sb_policy_topk_first, 1, &err,
 					  "density", "0.03", "exclude",
@@ -438,15 +305,15 @@ static void test_topk_first_of_one_batch_is_topk_batch(void **state)
 					  "density", "0.03", "exclude",
 					  "[h.0.mlp.weight, head.*]",
 					  "granularity", granularity[g], NULL), 0);
-		assert_int_equal(run_select(&first, grad, 0, &err),
+		assert_int_equal(sb_test_policy_select(&first, grad, 0, &err),
 				 SB_SELECT_FIXED);
-		assert_int_equal(run_select(&batch, grad, 0, &err), SB_SELECT_NEW);
+		assert_int_equal(sb_test_policy_select(&batch, grad, 0, &err), SB_SELECT_NEW);
 		assert_int_equal(first.sel.k, 33); /* 0.03 * 1100 */
 		assert_int_equal(batch.sel.k, 33);
 		assert_memory_equal(first.sel.idx, batch.sel.idx,
 				    33 * sizeof *first.sel.idx);
-		run_close(&first);
-		run_close(&batch);
+		sb_test_policy_close(&first);
+		sb_test_policy_close(&batch);
 	}
 	free(grad);
 }
@@ -456,7 +323,7 @@ static void test_topk_first_of_one_batch_is_topk_batch(void **state)
 static void test_random_is_seeded_and_fixed(void **state)
 {
 	(void)state;
-	struct run a, b, c;
+	struct sb_test_policy a, b, c;
 	struct sb_error err;
 	float grad[N_PARAMS] = {0};
 	assert_int_equal(run_open(&a, &sb_policy_random, 7, &err,
@@ -465,13 +332,13 @@ static void test_random_is_seeded_and_fixed(void **state)
 				  "density", "0.05", NULL), 0);
 	assert_int_equal(run_open(&c, &sb_policy_random, 8, &err,
 				  "density", "0.05", NULL), 0);
-	assert_int_equal(run_select(&a, grad, 0, &err), SB_SELECT_FIXED);
-	assert_int_equal(run_select(&b, grad, 0, &err), SB_SELECT_FIXED);
-	assert_int_equal(run_select(&c, grad, 0, &err), SB_SELECT_FIXED);
+	assert_int_equal(sb_test_policy_select(&a, grad, 0, &err), SB_SELECT_FIXED);
+	assert_int_equal(sb_test_policy_select(&b, grad, 0, &err), SB_SELECT_FIXED);
+	assert_int_equal(sb_test_policy_select(&c, grad, 0, &err), SB_SELECT_FIXED);
 	assert_int_equal(a.sel.k, 80);
 	assert_int_equal(c.sel.k, 80);
-	assert_sorted_unique(&a.sel);
-	assert_sorted_unique(&c.sel);
+	sb_test_assert_sorted_unique(&a.sel);
+	sb_test_assert_sorted_unique(&c.sel);
 	assert_memory_equal(a.sel.idx, b.sel.idx, 80 * sizeof *a.sel.idx);
 	size_t common = 0;
 	for (size_t i = 0, j = 0; i < 80 && j < 80;) {
@@ -488,11 +355,11 @@ static void test_random_is_seeded_and_fixed(void **state)
 	/* two independent draws of 80 of 1600 share 80 * 0.05 = 4 components
 	 * on average (hypergeometric, sd ~1.9): 20 shared would be 8 sd off */
 	assert_true(common < 20);
-	assert_int_equal(run_select(&a, grad, 1, &err), 1);
+	assert_int_equal(sb_test_policy_select(&a, grad, 1, &err), 1);
 	assert_int_equal(a.sel.k, 80);
-	run_close(&a);
-	run_close(&b);
-	run_close(&c);
+	sb_test_policy_close(&a);
+	sb_test_policy_close(&b);
+	sb_test_policy_close(&c);
 }
 
 static void test_random_is_uniform_over_the_scope(void **state)
@@ -503,16 +370,16 @@ static void test_random_is_uniform_over_the_scope(void **state)
 	float grad[N_PARAMS] = {0};
 	unsigned *hits = sb_calloc(N_PARAMS, sizeof *hits);
 	for (uint64_t seed = 0; seed < RUNS; seed++) {
-		struct run r;
+		struct sb_test_policy r;
 		/* scope: 1300 components, k = round(162.5) = 163 */
 		assert_int_equal(run_open(&r, &sb_policy_random, seed, &err,
 					  "density", "0.125", "exclude",
 					  "[wte]", NULL), 0);
-		assert_int_equal(run_select(&r, grad, 0, &err), SB_SELECT_FIXED);
+		assert_int_equal(sb_test_policy_select(&r, grad, 0, &err), SB_SELECT_FIXED);
 		assert_int_equal(r.sel.k, 163);
 		for (size_t j = 0; j < r.sel.k; j++)
 			hits[r.sel.idx[j]]++;
-		run_close(&r);
+		sb_test_policy_close(&r);
 	}
 	/* Each eligible component is taken in Binomial(2000, p = 163/1300)
 	 * runs: mean 250.8, sd 14.8. A 5 sd band holds all 1300 with
@@ -533,24 +400,25 @@ static void test_random_is_uniform_over_the_scope(void **state)
 static void test_random_per_tensor_counts(void **state)
 {
 	(void)state;
-	struct run r;
+	struct sb_test_policy r;
 	struct sb_error err;
 	float grad[N_PARAMS] = {0};
 	assert_int_equal(run_open(&r, &sb_policy_random, 3, &err,
 				  "density", "0.125", "granularity",
 				  "per_tensor", NULL), 0);
-	assert_int_equal(run_select(&r, grad, 0, &err), SB_SELECT_FIXED);
+	assert_int_equal(sb_test_policy_select(&r, grad, 0, &err), SB_SELECT_FIXED);
 	assert_int_equal(r.sel.k, 200);
-	assert_sorted_unique(&r.sel);
+	sb_test_assert_sorted_unique(&r.sel);
 	const size_t want[] = {38, 25, 50, 25, 50, 12};
 	for (size_t t = 0; t < 6; t++) {
+		const struct sb_tensor *ten = &sb_test_policy_layout.tensors[t];
 		size_t n = 0;
 		for (size_t j = 0; j < r.sel.k; j++)
-			n += r.sel.idx[j] >= tensors[t].offset &&
-			     r.sel.idx[j] < tensors[t].offset + tensors[t].size;
+			n += r.sel.idx[j] >= ten->offset &&
+			     r.sel.idx[j] < ten->offset + ten->size;
 		assert_int_equal(n, want[t]);
 	}
-	run_close(&r);
+	sb_test_policy_close(&r);
 }
 
 /* ---- fixed_layers ------------------------------------------------------- */
@@ -566,64 +434,64 @@ static void assert_range(const struct sb_selection *sel, sb_index lo,
 static void test_fixed_layers_by_layer_and_pattern(void **state)
 {
 	(void)state;
-	struct run r;
+	struct sb_test_policy r;
 	struct sb_error err;
 	float grad[N_PARAMS] = {0};
 
 	assert_int_equal(run_open(&r, &sb_policy_fixed_layers, 1, &err,
 				  "layers", "[-1]", NULL), 0);
-	assert_int_equal(run_select(&r, grad, 0, &err), SB_SELECT_FIXED);
+	assert_int_equal(sb_test_policy_select(&r, grad, 0, &err), SB_SELECT_FIXED);
 	assert_range(&r.sel, 900, 1500);
-	assert_int_equal(run_select(&r, grad, 1, &err), 1);
-	run_close(&r);
+	assert_int_equal(sb_test_policy_select(&r, grad, 1, &err), 1);
+	sb_test_policy_close(&r);
 
 	assert_int_equal(run_open(&r, &sb_policy_fixed_layers, 1, &err,
 				  "tensors", "[head.*]", NULL), 0);
-	assert_int_equal(run_select(&r, grad, 0, &err), SB_SELECT_FIXED);
+	assert_int_equal(sb_test_policy_select(&r, grad, 0, &err), SB_SELECT_FIXED);
 	assert_range(&r.sel, 1500, 1600);
-	run_close(&r);
+	sb_test_policy_close(&r);
 
 	/* the last block and the head, the usual baseline */
 	assert_int_equal(run_open(&r, &sb_policy_fixed_layers, 1, &err,
 				  "layers", "[-1]", "tensors", "[head.*]",
 				  NULL), 0);
-	assert_int_equal(run_select(&r, grad, 0, &err), SB_SELECT_FIXED);
+	assert_int_equal(sb_test_policy_select(&r, grad, 0, &err), SB_SELECT_FIXED);
 	assert_range(&r.sel, 900, 1600);
-	run_close(&r);
+	sb_test_policy_close(&r);
 
 	assert_int_equal(run_open(&r, &sb_policy_fixed_layers, 1, &err,
 				  "layers", "[0]", "tensors", "[wte]", NULL), 0);
-	assert_int_equal(run_select(&r, grad, 0, &err), SB_SELECT_FIXED);
+	assert_int_equal(sb_test_policy_select(&r, grad, 0, &err), SB_SELECT_FIXED);
 	assert_range(&r.sel, 0, 900);
-	run_close(&r);
+	sb_test_policy_close(&r);
 }
 
 static void test_fixed_layers_init_errors(void **state)
 {
 	(void)state;
-	struct run r;
+	struct sb_test_policy r;
 	struct sb_error err = {{0}};
 
 	assert_int_equal(run_open(&r, &sb_policy_fixed_layers, 1, &err,
 				  "layers", "[2]", NULL), -1);
 	assert_non_null(strstr(err.msg, "layer 2 is out of range"));
-	run_close(&r);
+	sb_test_policy_close(&r);
 
 	assert_int_equal(run_open(&r, &sb_policy_fixed_layers, 1, &err,
 				  "layers", "[-3]", NULL), -1);
 	assert_non_null(strstr(err.msg, "layer -3 is out of range"));
-	run_close(&r);
+	sb_test_policy_close(&r);
 
 	assert_int_equal(run_open(&r, &sb_policy_fixed_layers, 1, &err,
 				  "tensors", "[lm_head]", NULL), -1);
 	assert_string_equal(err.msg, "fixed_layers: tensor pattern 'lm_head' "
 			    "matches no tensor");
-	run_close(&r);
+	sb_test_policy_close(&r);
 
 	assert_int_equal(run_open(&r, &sb_policy_fixed_layers, 1, &err,
 				  NULL), -1);
 	assert_non_null(strstr(err.msg, "nothing selected"));
-	run_close(&r);
+	sb_test_policy_close(&r);
 }
 
 /* ---- NaN ---------------------------------------------------------------- */
@@ -637,23 +505,23 @@ static void test_nan_in_the_read_gradient_is_an_error(void **state)
 	struct sb_rng rng;
 	float *grad = sb_malloc(N_PARAMS * sizeof *grad);
 	sb_rng_seed(&rng, 31);
-	fill_normal(grad, N_PARAMS, &rng);
+	sb_test_fill_normal(grad, N_PARAMS, &rng);
 	grad[537] = NAN;
 	for (size_t p = 0; p < 2; p++) {
-		struct run r;
+		struct sb_test_policy r;
 		struct sb_error err = {{0}};
 		assert_int_equal(run_open(&r, readers[p], 1, &err, NULL), 0);
-		assert_int_equal(run_select(&r, grad, 0, &err), -1);
+		assert_int_equal(sb_test_policy_select(&r, grad, 0, &err), -1);
 		assert_string_equal(err.msg, "gradient is NaN at component 537 "
 				    "(tensor 'h.0.mlp.weight')");
-		run_close(&r);
+		sb_test_policy_close(&r);
 
 		/* outside the scope the policy does not read it */
 		assert_int_equal(run_open(&r, readers[p], 1, &err, "exclude",
 					  "[h.0.mlp.weight]", NULL), 0);
-		assert_int_equal(run_select(&r, grad, 0, &err),
+		assert_int_equal(sb_test_policy_select(&r, grad, 0, &err),
 				 p ? SB_SELECT_FIXED : SB_SELECT_NEW);
-		run_close(&r);
+		sb_test_policy_close(&r);
 	}
 	free(grad);
 }
