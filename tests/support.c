@@ -315,10 +315,10 @@ const struct sb_layout sb_test_policy_layout = {
 	.tensors = policy_tensors, .n_layers = 2,
 };
 
-int sb_test_policy_open(struct sb_test_policy *r,
-			const struct sb_policy *policy,
-			const struct sb_layout *layout, uint64_t seed,
-			struct sb_error *err, ...)
+int sb_test_policy_openv(struct sb_test_policy *r,
+			 const struct sb_policy *policy,
+			 const struct sb_layout *layout, uint64_t seed,
+			 const char *const *pairs, struct sb_error *err)
 {
 	memset(r, 0, sizeof *r);
 	r->policy = policy;
@@ -333,15 +333,9 @@ int sb_test_policy_open(struct sb_test_policy *r,
 		       n_own * sizeof *r->decl);
 	if (sb_values_defaults(&r->cfg, r->decl, err))
 		fail_msg("%s: %s", policy->name, err->msg);
-
-	va_list ap;
-	va_start(ap, err);
-	for (const char *name; (name = va_arg(ap, const char *));) {
-		const char *text = va_arg(ap, const char *);
-		if (sb_values_set(&r->cfg, name, text, err))
+	for (size_t i = 0; pairs && pairs[i]; i += 2)
+		if (sb_values_set(&r->cfg, pairs[i], pairs[i + 1], err))
 			fail_msg("%s: %s", policy->name, err->msg);
-	}
-	va_end(ap);
 
 	r->priv = sb_calloc(1, policy->priv_size ? policy->priv_size : 1);
 	r->params = sb_calloc(layout->n_params, sizeof *r->params);
@@ -354,6 +348,25 @@ int sb_test_policy_open(struct sb_test_policy *r,
 	sb_select_ctx_init(&r->ctx, layout, r->scope, &r->cfg, seed);
 	r->ctx.params = r->params;
 	return policy->init ? policy->init(r->priv, &r->cfg, layout, err) : 0;
+}
+
+int sb_test_policy_open(struct sb_test_policy *r,
+			const struct sb_policy *policy,
+			const struct sb_layout *layout, uint64_t seed,
+			struct sb_error *err, ...)
+{
+	const char *pairs[65];
+	size_t n = 0;
+	va_list ap;
+	va_start(ap, err);
+	for (const char *name; (name = va_arg(ap, const char *));) {
+		assert_true(n + 2 < sizeof pairs / sizeof *pairs);
+		pairs[n++] = name;
+		pairs[n++] = va_arg(ap, const char *);
+	}
+	va_end(ap);
+	pairs[n] = NULL;
+	return sb_test_policy_openv(r, policy, layout, seed, pairs, err);
 }
 
 bool sb_test_policy_needs_grad(const struct sb_test_policy *r, long step)

@@ -179,6 +179,11 @@ int sb_test_policy_open(struct sb_test_policy *r,
 			const struct sb_policy *policy,
 			const struct sb_layout *layout, uint64_t seed,
 			struct sb_error *err, ...);
+/* The same with the pairs in a NULL-ended array (name, value, ...). */
+int sb_test_policy_openv(struct sb_test_policy *r,
+			 const struct sb_policy *policy,
+			 const struct sb_layout *layout, uint64_t seed,
+			 const char *const *pairs, struct sb_error *err);
 /* Whether the policy reads the full gradient at `step` by its declaration
  * (before S is fixed: the core stops calling select after that). */
 bool sb_test_policy_needs_grad(const struct sb_test_policy *r, long step);
