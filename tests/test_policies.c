@@ -19,6 +19,11 @@ extern const struct sb_policy sb_policy_topk_batch;
 extern const struct sb_policy sb_policy_topk_first;
 extern const struct sb_policy sb_policy_random;
 extern const struct sb_policy sb_policy_fixed_layers;
+extern const struct sb_policy sb_policy_fisher;
+extern const struct sb_policy sb_policy_topk_refresh;
+extern const struct sb_policy sb_policy_drop_regrow;
+extern const struct sb_policy sb_policy_lisa;
+extern const struct sb_policy sb_policy_magnitude;
 
 #define N_PARAMS SB_TEST_N_PARAMS
 
@@ -526,6 +531,344 @@ static void test_nan_in_the_read_gradient_is_an_error(void **state)
 	free(grad);
 }
 
+/* ---- fisher ------------------------------------------------------------- */
+
+static void test_fisher_sums_squared_gradients(void **state)
+{
+	(void)state;
+	struct sb_test_policy r;
+	struct sb_error err;
+	struct sb_rng rng;
+	float *grad = sb_malloc(N_PARAMS * sizeof *grad);
+	float *fisher = sb_calloc(N_PARAMS, sizeof *fisher);
+	sb_index want[80];
+	sb_rng_seed(&rng, 41);
+	assert_int_equal(run_open(&r, &sb_policy_fisher, 1, &err,
+				  "density", "0.05", "batches", "4", NULL), 0);
+	assert_true(sb_policy_fisher.grad_need == SB_GRAD_WARMUP);
+	for (long step = 0; step < 4; step++) {
+		sb_test_fill_normal(grad, N_PARAMS, &rng);
+		/* a few large entries of both signs: the square of the sum
+		 * differs from the sum of |g| */
+		grad[step * 97] = step % 2 ? -6.0f : 6.0f;
+		for (size_t i = 0; i < N_PARAMS; i++)
+			fisher[i] += grad[i] * grad[i];
+		assert_int_equal(sb_test_policy_select(&r, grad, step, &err),
+				 step < 3 ? SB_SELECT_NEW : SB_SELECT_FIXED);
+		/* the same float sums in the same order: the same set */
+		sb_topk_abs(fisher, N_PARAMS, 80, 0, want);
+		assert_int_equal(r.sel.k, 80);
+		assert_memory_equal(r.sel.idx, want, sizeof want);
+	}
+	/* fixed afterwards */
+	sb_test_fill_normal(grad, N_PARAMS, &rng);
+	assert_int_equal(sb_test_policy_select(&r, grad, 4, &err),
+			 SB_SELECT_SAME);
+	assert_memory_equal(r.sel.idx, want, sizeof want);
+	sb_test_policy_close(&r);
+	free(grad);
+	free(fisher);
+}
+
+/* ---- topk_refresh ------------------------------------------------------- */
+
+/* every: 1 is topk_batch and every >= the run's length is topk_first of
+ * one batch, set for set at every step; in between, S is topk_batch's at
+ * the refresh steps and kept in between. */
+static void test_topk_refresh_spans_batch_and_first(void **state)
+{
+	(void)state;
+	enum { STEPS = 12 };
+	struct sb_error err;
+	struct sb_rng rng;
+	float *grads = sb_malloc(STEPS * N_PARAMS * sizeof *grads);
+	sb_rng_seed(&rng, 43);
+	for (size_t t = 0; t < STEPS; t++)
+		sb_test_fill_ties(grads + t * N_PARAMS, N_PARAMS, &rng);
+	static const char *const granularity[] = {"global", "per_tensor"};
+	for (size_t g = 0; g < 2; g++) {
+		struct sb_test_policy batch, first, every1, never, every5;
+		run_open(&batch, &sb_policy_topk_batch, 1, &err, "density",
+			 "0.03", "granularity", granularity[g], "exclude",
+			 "[h.0.mlp.weight]", NULL);
+		run_open(&first, &sb_policy_topk_first, 1, &err, "density",
+			 "0.03", "granularity", granularity[g], "exclude",
+			 "[h.0.mlp.weight]", NULL);
+		run_open(&every1, &sb_policy_topk_refresh, 1, &err, "density",
+			 "0.03", "granularity", granularity[g], "exclude",
+			 "[h.0.mlp.weight]", "every", "1", NULL);
+		run_open(&never, &sb_policy_topk_refresh, 1, &err, "density",
+			 "0.03", "granularity", granularity[g], "exclude",
+			 "[h.0.mlp.weight]", "every", "12", NULL);
+		run_open(&every5, &sb_policy_topk_refresh, 1, &err, "density",
+			 "0.03", "granularity", granularity[g], "exclude",
+			 "[h.0.mlp.weight]", "every", "5", NULL);
+		every1.ctx.steps = never.ctx.steps = every5.ctx.steps = STEPS;
+		size_t k = batch.ctx.k;
+		assert_int_equal(k, 36); /* 0.03 * 1200 */
+		bool first_fixed = false, never_fixed = false;
+		sb_index at_refresh[36];
+		for (long t = 0; t < STEPS; t++) {
+			const float *gt = grads + t * N_PARAMS;
+			sb_test_policy_select(&batch, gt, t, &err);
+			if (!first_fixed)
+				first_fixed = sb_test_policy_select(
+					&first, gt, t, &err) == SB_SELECT_FIXED;
+			sb_test_policy_select(&every1, gt, t, &err);
+			if (!never_fixed)
+				never_fixed = sb_test_policy_select(
+					&never, gt, t, &err) == SB_SELECT_FIXED;
+			/* only refresh steps are given a gradient */
+			assert_true(sb_test_policy_needs_grad(&every5, t) ==
+				    (t % 5 == 0));
+			int rc = sb_test_policy_select(&every5, gt, t, &err);
+			assert_int_equal(rc, t % 5 ? SB_SELECT_SAME
+					 : t < 10 ? SB_SELECT_NEW
+						  : SB_SELECT_FIXED);
+			if (t % 5 == 0)
+				memcpy(at_refresh, batch.sel.idx,
+				       sizeof at_refresh);
+			assert_memory_equal(every1.sel.idx, batch.sel.idx,
+					    k * sizeof *batch.sel.idx);
+			assert_memory_equal(never.sel.idx, first.sel.idx,
+					    k * sizeof *first.sel.idx);
+			assert_memory_equal(every5.sel.idx, at_refresh,
+					    sizeof at_refresh);
+		}
+		assert_true(first_fixed && never_fixed);
+		sb_test_policy_close(&batch);
+		sb_test_policy_close(&first);
+		sb_test_policy_close(&every1);
+		sb_test_policy_close(&never);
+		sb_test_policy_close(&every5);
+	}
+	free(grads);
+}
+
+/* ---- drop_regrow -------------------------------------------------------- */
+
+struct scored {
+	float key;
+	sb_index i;
+};
+
+/* Larger key first; equal keys: lower index first. */
+static int by_key_desc(const void *pa, const void *pb)
+{
+	const struct scored *a = pa, *b = pb;
+	if (a->key != b->key)
+		return a->key > b->key ? -1 : 1;
+	return (a->i > b->i) - (a->i < b->i);
+}
+
+static bool member(const struct sb_selection *sel, sb_index i)
+{
+	for (size_t j = 0; j < sel->k; j++)
+		if (sel->idx[j] == i)
+			return true;
+	return false;
+}
+
+/* An update against a sorting reference: the d members that moved least
+ * since they entered leave, the d non-members of largest summed |g| since
+ * the last update enter, d = round(r_t k) with the cosine r_t. */
+static void test_drop_regrow_against_a_sorted_reference(void **state)
+{
+	(void)state;
+	enum { EVERY = 4, STEPS = 16, K = 80 };
+	struct sb_test_policy r;
+	struct sb_error err;
+	struct sb_rng rng;
+	sb_rng_seed(&rng, 47);
+	float *grad = sb_malloc(N_PARAMS * sizeof *grad);
+	float *entry = sb_malloc(N_PARAMS * sizeof *entry);
+	double *acc = sb_calloc(N_PARAMS, sizeof *acc);
+	struct scored *keys = sb_malloc(N_PARAMS * sizeof *keys);
+	struct sb_selection prev = {0};
+	assert_int_equal(run_open(&r, &sb_policy_drop_regrow, 1, &err,
+				  "density", "0.05", "every", "4",
+				  "fraction", "0.5", NULL), 0);
+	r.ctx.steps = STEPS;
+	sb_test_fill_normal(r.params, N_PARAMS, &rng);
+	for (long t = 0; t < STEPS; t++) {
+		sb_test_fill_normal(grad, N_PARAMS, &rng);
+		for (size_t i = 0; i < N_PARAMS; i++)
+			acc[i] += fabsf(grad[i]);
+		int rc = sb_test_policy_select(&r, grad, t, &err);
+		assert_true(rc >= 0);
+		assert_int_equal(r.sel.k, K);
+		if (t == 0) {
+			assert_int_equal(rc, SB_SELECT_NEW);
+		} else if (t % EVERY) {
+			assert_int_equal(rc, SB_SELECT_SAME);
+		} else {
+			assert_int_equal(rc, t + EVERY < STEPS
+					 ? SB_SELECT_NEW : SB_SELECT_FIXED);
+			double rate = 0.5 * 0.5 *
+				      (1 + cos(M_PI * (double)t / STEPS));
+			size_t d = (size_t)floor(rate * K + 0.5);
+			/* members by how far they moved, least last */
+			for (size_t j = 0; j < K; j++) {
+				sb_index i = prev.idx[j];
+				keys[j] = (struct scored){
+					fabsf(r.params[i] - entry[i]), i};
+			}
+			qsort(keys, K, sizeof *keys, by_key_desc);
+			for (size_t j = 0; j < K; j++)
+				assert_true(member(&r.sel, keys[j].i) ==
+					    (j < K - d));
+			/* non-members by summed |g| (float sums in the
+			 * policy: compare the order, which these sums of
+			 * normals keep well apart) */
+			size_t n = 0;
+			for (sb_index i = 0; i < N_PARAMS; i++)
+				if (!member(&prev, i))
+					keys[n++] = (struct scored){
+						(float)acc[i], i};
+			qsort(keys, n, sizeof *keys, by_key_desc);
+			for (size_t j = 0; j < n; j++)
+				assert_true(member(&r.sel, keys[j].i) ==
+					    (j < d));
+			memset(acc, 0, N_PARAMS * sizeof *acc);
+		}
+		sb_test_assert_sorted_unique(&r.sel);
+		/* entry values of newcomers: their values now */
+		for (size_t j = 0; j < K; j++)
+			if (t == 0 || !member(&prev, r.sel.idx[j]))
+				entry[r.sel.idx[j]] = r.params[r.sel.idx[j]];
+		sb_selection_reserve(&prev, K);
+		memcpy(prev.idx, r.sel.idx, K * sizeof *prev.idx);
+		prev.k = K;
+		/* train S */
+		for (size_t j = 0; j < K; j++)
+			r.params[r.sel.idx[j]] +=
+				0.1f * (float)sb_rng_normal(&rng);
+		if (rc == SB_SELECT_FIXED)
+			break;
+	}
+	sb_selection_release(&prev);
+	sb_test_policy_close(&r);
+	free(grad);
+	free(entry);
+	free(acc);
+	free(keys);
+}
+
+/* ---- lisa ---------------------------------------------------------------- */
+
+static void test_lisa_trains_outside_tensors_and_drawn_blocks(void **state)
+{
+	(void)state;
+	struct sb_test_policy r;
+	struct sb_error err;
+	unsigned drawn[2] = {0};
+	assert_int_equal(run_open(&r, &sb_policy_lisa, 5, &err, "every", "3",
+				  NULL), 0);
+	assert_false(sb_policy_lisa.scoped);
+	assert_true(sb_policy_lisa.grad_need == SB_GRAD_NEVER);
+	for (long t = 0; t < 60; t++) {
+		int rc = sb_test_policy_select(&r, NULL, t, &err);
+		assert_int_equal(rc, t % 3 ? SB_SELECT_SAME : SB_SELECT_NEW);
+		/* wte and head (400) and one block of 600 */
+		assert_int_equal(r.sel.k, 1000);
+		sb_test_assert_sorted_unique(&r.sel);
+		assert_true(member(&r.sel, 0) && member(&r.sel, 299));
+		assert_true(member(&r.sel, 1500) && member(&r.sel, 1599));
+		bool b0 = member(&r.sel, 300), b1 = member(&r.sel, 900);
+		assert_true(b0 != b1);
+		size_t lo = b0 ? 300 : 900;
+		for (size_t i = lo; i < lo + 600; i++)
+			assert_true(member(&r.sel, (sb_index)i));
+		if (t % 3 == 0)
+			drawn[b1]++;
+	}
+	/* 20 fair draws: each block at least twice except with probability
+	 * 2 * 21 / 2^20 */
+	assert_true(drawn[0] >= 2 && drawn[1] >= 2);
+	sb_test_policy_close(&r);
+
+	/* every block: fixed from the start */
+	assert_int_equal(run_open(&r, &sb_policy_lisa, 5, &err, "n_layers",
+				  "2", NULL), 0);
+	assert_int_equal(sb_test_policy_select(&r, NULL, 0, &err),
+			 SB_SELECT_FIXED);
+	assert_int_equal(r.sel.k, N_PARAMS);
+	sb_test_policy_close(&r);
+
+	assert_int_equal(run_open(&r, &sb_policy_lisa, 5, &err, "n_layers",
+				  "3", NULL), -1);
+	assert_string_equal(err.msg, "lisa: n_layers 3 is out of range (the "
+			    "model has 2 blocks)");
+	sb_test_policy_close(&r);
+}
+
+/* ---- magnitude ----------------------------------------------------------- */
+
+static void test_magnitude_largest_and_smallest(void **state)
+{
+	(void)state;
+	struct sb_error err;
+	struct sb_rng rng;
+	bool *eligible = sb_malloc(N_PARAMS * sizeof *eligible);
+	struct scored *keys = sb_malloc(N_PARAMS * sizeof *keys);
+	sb_rng_seed(&rng, 53);
+	static const char *const granularity[] = {"global", "per_tensor"};
+	for (size_t g = 0; g < 2; g++) {
+		struct sb_test_policy big, small;
+		run_open(&big, &sb_policy_magnitude, 1, &err, "density", "0.05",
+			 "granularity", granularity[g], "exclude", "[wte]",
+			 NULL);
+		run_open(&small, &sb_policy_magnitude, 1, &err, "density",
+			 "0.05", "granularity", granularity[g], "exclude",
+			 "[wte]", "which", "smallest", NULL);
+		sb_test_fill_ties(big.params, N_PARAMS, &rng);
+		for (size_t i = 0; i < N_PARAMS; i += 7)
+			big.params[i] = (float)sb_rng_normal(&rng);
+		big.params[1234] = INFINITY;
+		big.params[1235] = 1e-42f; /* denormal */
+		memcpy(small.params, big.params,
+		       N_PARAMS * sizeof *small.params);
+		assert_int_equal(sb_test_policy_select(&big, NULL, 0, &err),
+				 SB_SELECT_FIXED);
+		assert_int_equal(sb_test_policy_select(&small, NULL, 0, &err),
+				 SB_SELECT_FIXED);
+		assert_int_equal(big.sel.k, 65);
+		assert_int_equal(small.sel.k, 65);
+		sb_test_eligible(&big.ctx, eligible);
+		if (g == 0) {
+			sb_test_assert_top_k(&big.sel, big.params, eligible,
+					     N_PARAMS);
+			/* smallest: the first 65 eligible by ascending |w|,
+			 * ties to the lower index (-|w| is exact) */
+			size_t n = 0;
+			for (sb_index i = 0; i < N_PARAMS; i++)
+				if (eligible[i])
+					keys[n++] = (struct scored){
+						-fabsf(big.params[i]), i};
+			qsort(keys, n, sizeof *keys, by_key_desc);
+			for (size_t j = 0; j < n; j++)
+				assert_true(member(&small.sel, keys[j].i) ==
+					    (j < 65));
+			assert_true(member(&big.sel, 1234));
+		}
+		sb_test_assert_sorted_unique(&small.sel);
+		assert_int_equal(sb_test_policy_select(&big, NULL, 1, &err),
+				 SB_SELECT_SAME);
+		sb_test_policy_close(&big);
+		sb_test_policy_close(&small);
+	}
+	/* a NaN parameter is an error */
+	struct sb_test_policy r;
+	run_open(&r, &sb_policy_magnitude, 1, &err, NULL);
+	r.params[700] = NAN;
+	assert_int_equal(sb_test_policy_select(&r, NULL, 0, &err), -1);
+	assert_string_equal(err.msg, "parameter is NaN at component 700 "
+			    "(tensor 'h.0.mlp.weight')");
+	sb_test_policy_close(&r);
+	free(eligible);
+	free(keys);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -543,6 +886,11 @@ int main(void)
 		cmocka_unit_test(test_fixed_layers_by_layer_and_pattern),
 		cmocka_unit_test(test_fixed_layers_init_errors),
 		cmocka_unit_test(test_nan_in_the_read_gradient_is_an_error),
+		cmocka_unit_test(test_fisher_sums_squared_gradients),
+		cmocka_unit_test(test_topk_refresh_spans_batch_and_first),
+		cmocka_unit_test(test_drop_regrow_against_a_sorted_reference),
+		cmocka_unit_test(test_lisa_trains_outside_tensors_and_drawn_blocks),
+		cmocka_unit_test(test_magnitude_largest_and_smallest),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
