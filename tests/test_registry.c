@@ -101,10 +101,14 @@ static void check_callbacks(const struct sb_plugin *p)
 	case SB_FAMILY_POLICY: {
 		const struct sb_policy *d = p->desc;
 		assert_non_null(d->select);
-		/* a declared need the core knows how to serve */
+		/* a declared need the core knows how to serve; the steps of
+		 * SB_GRAD_SOME come from needs_grad, and only then */
 		assert_true(d->grad_need == SB_GRAD_NEVER ||
 			    d->grad_need == SB_GRAD_WARMUP ||
-			    d->grad_need == SB_GRAD_ALWAYS);
+			    d->grad_need == SB_GRAD_ALWAYS ||
+			    d->grad_need == SB_GRAD_SOME);
+		assert_true((d->grad_need == SB_GRAD_SOME) ==
+			    (d->needs_grad != NULL));
 		break;
 	}
 	case SB_FAMILY_OPTIMIZER: {
