@@ -4,10 +4,13 @@
 #include "support.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "run/experiment.h"
 #include "spec/params.h"
+#include "spec/spec.h"
 #include "run/scope.h"
 #include "run/selection.h"
 #include "run/topk.h"
@@ -645,6 +648,71 @@ static void test_topk_refresh_spans_batch_and_first(void **state)
 	free(grads);
 }
 
+/* Through the run loop, whose gradient path follows the declared needs
+ * (the full gradient on refresh steps only, S's alone on the others):
+ * every 1 trains exactly as topk_batch and every >= steps exactly as
+ * topk_first, loss for loss, and the metrics steps change nothing. */
+static const char refresh_spec[] =
+	"name: refresh\n"
+	"dataset: {name: synthetic, n_train: 128, n_val: 32, n_test: 32}\n"
+	"model: {name: mlp, hidden: 16, layers: 2}\n"
+	"train: {steps: 12, batch_size: 8, metrics_every: 5, test: false}\n"
+	"seed: 4\n"
+	"density: 0.05\n"
+	"methods:\n"
+	"  - {name: a_batch, policy: topk_batch, optimizer: sparse_adam}\n"
+	"  - {name: b_every1, policy: {name: topk_refresh, every: 1},\n"
+	"     optimizer: sparse_adam}\n"
+	"  - {name: c_first, policy: topk_first, optimizer: sparse_adam}\n"
+	"  - {name: d_never, policy: {name: topk_refresh, every: 12},\n"
+	"     optimizer: sparse_adam}\n";
+
+static void test_topk_refresh_trains_as_its_limits(void **state)
+{
+	(void)state;
+	char dir[64];
+	assert_int_equal(sb_test_tmpdir(dir, sizeof dir, "refresh"), 0);
+	char *spec_path = sb_test_path(dir, "refresh.yaml");
+	char *out = sb_test_path(dir, "refresh.h5");
+	FILE *f = fopen(spec_path, "w");
+	assert_non_null(f);
+	fputs(refresh_spec, f);
+	fclose(f);
+	struct sb_spec spec;
+	struct sb_error err = {{0}};
+	if (sb_spec_load(&spec, spec_path, &err))
+		fail_msg("%s", err.msg);
+	struct sb_progress prog;
+	sb_progress_init(&prog, true);
+	struct sb_experiment_opts opts = {.out = out};
+	assert_int_equal(sb_experiment_run(&spec, &opts, &prog, &err), 0);
+	struct sb_results_view v;
+	if (sb_results_load(&v, out, &err))
+		fail_msg("%s", err.msg);
+	assert_int_equal(v.n_runs, 4);
+	double *loss[4];
+	size_t n[4];
+	for (size_t r = 0; r < 4; r++) {
+		assert_string_equal(v.runs[r].status, "completed");
+		if (sb_results_series(&v, r, "steps", "loss", &loss[r], &n[r],
+				      &err))
+			fail_msg("%s", err.msg);
+		assert_int_equal(n[r], 12);
+	}
+	/* bit for bit: the same sets, the same gradients of S */
+	assert_memory_equal(loss[0], loss[1], 12 * sizeof *loss[0]);
+	assert_memory_equal(loss[2], loss[3], 12 * sizeof *loss[2]);
+	/* and the two pairs differ, or the comparison proves nothing */
+	assert_true(memcmp(loss[0], loss[2], 12 * sizeof *loss[0]) != 0);
+	for (size_t r = 0; r < 4; r++)
+		free(loss[r]);
+	sb_results_view_release(&v);
+	sb_spec_release(&spec);
+	free(spec_path);
+	free(out);
+	assert_int_equal(sb_test_rmtree(dir), 0);
+}
+
 /* ---- drop_regrow -------------------------------------------------------- */
 
 struct scored {
@@ -888,6 +956,7 @@ int main(void)
 		cmocka_unit_test(test_nan_in_the_read_gradient_is_an_error),
 		cmocka_unit_test(test_fisher_sums_squared_gradients),
 		cmocka_unit_test(test_topk_refresh_spans_batch_and_first),
+		cmocka_unit_test(test_topk_refresh_trains_as_its_limits),
 		cmocka_unit_test(test_drop_regrow_against_a_sorted_reference),
 		cmocka_unit_test(test_lisa_trains_outside_tensors_and_drawn_blocks),
 		cmocka_unit_test(test_magnitude_largest_and_smallest),
