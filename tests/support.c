@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "util.h"
 
@@ -467,4 +468,81 @@ size_t sb_test_count_params(const struct sb_param *p)
 	while (p && p[n].name)
 		n++;
 	return n;
+}
+
+/* ---- llm.c files ---- */
+
+size_t sb_test_llmc_tensor_size(const struct sb_llmc_config *c, int k)
+{
+	size_t L = c->n_layers, C = c->channels;
+	/* per layer, in multiples of C: ln_1 w/b, c_attn w/b, attn c_proj
+	 * w/b, ln_2 w/b, c_fc w/b, mlp c_proj w/b */
+	static const size_t per_c2[12] = {0, 0, 3, 0, 1, 0, 0, 0, 4, 0, 4, 0};
+	static const size_t per_c[12] = {1, 1, 0, 3, 0, 1, 1, 1, 0, 4, 0, 1};
+	assert_true(k >= 0 && k < 16);
+	if (k == 0)
+		return c->padded_vocab * C;
+	if (k == 1)
+		return c->max_t * C;
+	if (k >= 14)
+		return C;
+	return L * (per_c2[k - 2] * C * C + per_c[k - 2] * C);
+}
+
+static void llmc_header(FILE *f, int32_t magic, int32_t version,
+			const int32_t *fields, int n_fields)
+{
+	int32_t header[SB_LLMC_HEADER_INTS] = {magic, version};
+	for (int i = 0; i < n_fields; i++)
+		header[2 + i] = fields[i];
+	assert_int_equal(fwrite(header, sizeof header, 1, f), 1);
+}
+
+/* Cuts a file `cut` bytes short of its size. */
+static void cut_short(const char *path, long size, long cut)
+{
+	if (cut > 0)
+		assert_int_equal(truncate(path, size - cut), 0);
+}
+
+void sb_test_llmc_model_write(const char *path, int32_t magic,
+			      int32_t version, const struct sb_llmc_config *c,
+			      sb_test_llmc_value_fn *value, void *ctx,
+			      long extra)
+{
+	FILE *f = fopen(path, "wb");
+	assert_non_null(f);
+	int32_t fields[] = {(int32_t)c->max_t, (int32_t)c->vocab,
+			    (int32_t)c->n_layers, (int32_t)c->n_heads,
+			    (int32_t)c->channels, (int32_t)c->padded_vocab};
+	llmc_header(f, magic, version, fields, 6);
+	float chunk[4096];
+	for (int k = 0; k < 16; k++) {
+		size_t n = sb_test_llmc_tensor_size(c, k);
+		for (size_t j = 0; j < n; j += 4096) {
+			size_t m = n - j < 4096 ? n - j : 4096;
+			for (size_t i = 0; i < m; i++)
+				chunk[i] = value(k, j + i, ctx);
+			assert_int_equal(fwrite(chunk, sizeof *chunk, m, f), m);
+		}
+	}
+	for (long i = 0; i < extra; i++)
+		fputc(0, f);
+	long size = ftell(f);
+	assert_int_equal(fclose(f), 0);
+	cut_short(path, size, -extra);
+}
+
+void sb_test_llmc_tokens_write(const char *path, int32_t magic,
+			       int32_t version, const uint16_t *tokens,
+			       size_t n, long cut)
+{
+	FILE *f = fopen(path, "wb");
+	assert_non_null(f);
+	int32_t fields[] = {(int32_t)n};
+	llmc_header(f, magic, version, fields, 1);
+	assert_int_equal(fwrite(tokens, sizeof *tokens, n, f), n);
+	long size = ftell(f);
+	assert_int_equal(fclose(f), 0);
+	cut_short(path, size, cut);
 }

@@ -17,6 +17,7 @@
 #include "sb.h"
 #include "io/results.h"
 #include "run/scope.h"
+#include "../models/lib/llmc.h"
 
 struct sb_rng;
 
@@ -208,6 +209,26 @@ void sb_test_eligible(const struct sb_select_ctx *ctx, bool *eligible);
  * higher index. */
 void sb_test_assert_top_k(const struct sb_selection *sel, const float *v,
 			  const bool *eligible, size_t n);
+
+/* ---- llm.c files (models/lib/llmc.h) ---- */
+
+/* The floats of tensor k (0..15, train_gpt2.c's order: wte, wpe, then each
+ * per-layer tensor over all layers, ln_f) of a GPT-2 of configuration c,
+ * counted here from llm.c's fill_in_parameter_sizes, not from llmc.c. */
+size_t sb_test_llmc_tensor_size(const struct sb_llmc_config *c, int k);
+/* The value of entry j of tensor k in a weights file. */
+typedef float sb_test_llmc_value_fn(int k, size_t j, void *ctx);
+/* Writes llm.c GPT-2 weights: the 256-int header (magic, version, maxT, V,
+ * L, NH, C, Vp), then every tensor's values; `extra` zero bytes appended
+ * (a negative `extra` cuts the file that much short instead). */
+void sb_test_llmc_model_write(const char *path, int32_t magic,
+			      int32_t version, const struct sb_llmc_config *c,
+			      sb_test_llmc_value_fn *value, void *ctx,
+			      long extra);
+/* Writes an llm.c token shard of n tokens, `cut` bytes short of whole. */
+void sb_test_llmc_tokens_write(const char *path, int32_t magic,
+			       int32_t version, const uint16_t *tokens,
+			       size_t n, long cut);
 
 /* The number of entries of a parameter table (NULL: none). */
 size_t sb_test_count_params(const struct sb_param *p);

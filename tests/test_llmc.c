@@ -48,25 +48,16 @@ static int teardown(void **state)
 
 /* ---- writing files ---------------------------------------------------- */
 
-static void write_header(FILE *f, int32_t magic, int32_t version,
-			 const int32_t *fields, int n_fields)
-{
-	int32_t header[256] = {magic, version};
-	for (int i = 0; i < n_fields; i++)
-		header[2 + i] = fields[i];
-	assert_int_equal(fwrite(header, sizeof header, 1, f), 1);
-}
+static const struct sb_llmc_config config = {
+	.max_t = MAXT, .vocab = V, .padded_vocab = VP, .n_layers = L,
+	.n_heads = NH, .channels = C,
+};
 
-static size_t file_tensor_size(int k)
+/* File tensor k holds (k+1)*1000 + j at entry j. */
+static float distinct_value(int k, size_t j, void *ctx)
 {
-	if (k == 0)
-		return VP * C;
-	if (k == 1)
-		return MAXT * C;
-	if (k >= 14)
-		return C;
-	size_t cols = blocks[k - 2].cols ? blocks[k - 2].cols : 1;
-	return L * blocks[k - 2].rows * cols;
+	(void)ctx;
+	return (float)((k + 1) * 1000 + (long)j);
 }
 
 /* Writes the weights file; `extra` bytes of zeros are appended (a negative
@@ -75,21 +66,8 @@ static char *write_model(const char *name, int32_t magic, int32_t version,
 			 long extra)
 {
 	char *path = sb_test_path(dir, name);
-	FILE *f = fopen(path, "wb");
-	assert_non_null(f);
-	int32_t fields[] = {MAXT, V, L, NH, C, VP};
-	write_header(f, magic, version, fields, 6);
-	for (int k = 0; k < 16; k++)
-		for (size_t j = 0; j < file_tensor_size(k); j++) {
-			float v = (float)((k + 1) * 1000 + (long)j);
-			assert_int_equal(fwrite(&v, sizeof v, 1, f), 1);
-		}
-	for (long i = 0; i < extra; i++)
-		fputc(0, f);
-	long size = ftell(f);
-	fclose(f);
-	if (extra < 0)
-		assert_int_equal(truncate(path, size + extra), 0);
+	sb_test_llmc_model_write(path, magic, version, &config, distinct_value,
+				 NULL, extra);
 	return path;
 }
 
@@ -97,7 +75,7 @@ static size_t model_bytes(void)
 {
 	size_t n = 0;
 	for (int k = 0; k < 16; k++)
-		n += file_tensor_size(k);
+		n += sb_test_llmc_tensor_size(&config, k);
 	return 1024 + 4 * n;
 }
 
@@ -105,15 +83,7 @@ static char *write_tokens(const char *name, int32_t magic, int32_t version,
 			  const uint16_t *tokens, size_t n, long cut)
 {
 	char *path = sb_test_path(dir, name);
-	FILE *f = fopen(path, "wb");
-	assert_non_null(f);
-	int32_t fields[] = {(int32_t)n};
-	write_header(f, magic, version, fields, 1);
-	assert_int_equal(fwrite(tokens, sizeof *tokens, n, f), n);
-	fclose(f);
-	if (cut)
-		assert_int_equal(truncate(path, (off_t)(1024 + 2 * n) - cut),
-				 0);
+	sb_test_llmc_tokens_write(path, magic, version, tokens, n, cut);
 	return path;
 }
 
