@@ -9,6 +9,7 @@
 #include "registry.h"
 #include "analysis/report.h"
 #include "analysis/show.h"
+#include "run/shape.h"
 #include "run/shard.h"
 #include "spec/spec.h"
 #include "util.h"
@@ -67,8 +68,9 @@ static const char usage_validate[] =
 	"usage: sparsebench validate SPEC.yaml [--shard I/N]\n"
 	"\n"
 	"Parses and checks the spec (keys, types, ranges, plugin names, files)\n"
-	"and prints its runs, or with --shard those of shard I of N. Errors\n"
-	"read FILE:LINE:COL: message (exit 2).\n";
+	"and prints its runs, or with --shard those of shard I of N, after a\n"
+	"line 'shape: ...' for each checkpoint that gives a model its shape.\n"
+	"Errors read FILE:LINE:COL: message (exit 2).\n";
 
 static const char usage_list[] =
 	"usage: sparsebench list [policies|optimizers|datasets|models]\n"
@@ -199,6 +201,11 @@ static int cmd_run(int argc, char **argv)
 	struct sb_spec spec;
 	if (sb_spec_load(&spec, spec_path, &err))
 		return fail(&err, EXIT_BAD_INPUT);
+	/* shards are balanced by parameter count: the shapes first */
+	if (sb_shape_from_checkpoints(&spec, NULL, &err)) {
+		sb_spec_release(&spec);
+		return fail(&err, EXIT_BAD_INPUT);
+	}
 	struct sb_shard shard;
 	bool *mine;
 	if (resolve_shard(&spec, shard_arg, &shard, &mine, &err)) {
@@ -261,10 +268,17 @@ static int cmd_validate(int argc, char **argv)
 	struct sb_spec spec;
 	if (sb_spec_load(&spec, spec_path, &err))
 		return fail(&err, EXIT_BAD_INPUT);
+	struct sb_strbuf notes = {0};
+	if (sb_shape_from_checkpoints(&spec, &notes, &err)) {
+		free(notes.s);
+		sb_spec_release(&spec);
+		return fail(&err, EXIT_BAD_INPUT);
+	}
 	struct sb_shard shard = {0, 1, NULL};
 	bool *mine = sb_calloc(spec.n_runs ? spec.n_runs : 1, sizeof *mine);
 	if ((shard_arg && sb_shard_parse(&shard, shard_arg, &err)) ||
 	    sb_shard_select(&spec, &shard, mine, &err)) {
+		free(notes.s);
 		free(mine);
 		sb_spec_release(&spec);
 		return fail(&err, EXIT_BAD_INPUT);
@@ -278,9 +292,15 @@ static int cmd_validate(int argc, char **argv)
 		printf("; shard %zu/%zu: %zu run%s", shard.index, shard.count,
 		       n_mine, n_mine == 1 ? "" : "s");
 	printf("\n");
+	/* "shape: model 'gpt' from 'x.bin': n_layer 12, ..." */
+	for (char *line = notes.s, *eol; line && *line; line = eol + 1) {
+		eol = strchr(line, '\n');
+		printf("shape: %.*s\n", (int)(eol - line), line);
+	}
 	for (size_t i = 0; i < spec.n_runs; i++)
 		if (mine[i])
 			printf("  %s\n", spec.runs[i].id);
+	free(notes.s);
 	free(mine);
 	sb_spec_release(&spec);
 	return EXIT_OK;
@@ -310,9 +330,11 @@ static void print_params(const struct sb_param *params)
 				 p->hi_open ? ')' : ']');
 		const char *def = !p->def ? "(required)" : *p->def ? p->def
 								    : "\"\"";
-		printf("      %-18s %-7s %-12s %-18s %s\n", p->name,
+		printf("      %-18s %-7s %-12s %-18s %s%s\n", p->name,
 		       type_name(p->type), def, allowed,
-		       p->help ? p->help : "");
+		       p->help ? p->help : "",
+		       p->from_checkpoint ? " (default with a checkpoint: "
+					    "the checkpoint's)" : "");
 	}
 }
 

@@ -48,6 +48,11 @@ struct sb_param {
 	bool lo_open, hi_open;
 	const char *choices; /* SB_CHOICE: "global|per_tensor" */
 	const char *help;    /* one line */
+	bool from_checkpoint; /* models: a value of the architecture that a
+	                         checkpoint fixes; when the spec does not give
+	                         it, the model checkpoint's value replaces the
+	                         default (docs/spec.md, "Shape from the
+	                         checkpoint") */
 };
 
 /* Declares a numeric range in a parameter table: SB_RANGE(0, 1). */
@@ -63,6 +68,8 @@ struct sb_value {
 	char **strs;      /* SB_STRINGS: n entries */
 	long *ints;       /* SB_INTS: n entries */
 	size_t n;
+	int line, col;    /* where a spec gave it (1-based); 0: not given by
+	                     a spec (a default, a checkpoint's, set in code) */
 };
 
 struct sb_values {

@@ -3,7 +3,7 @@
  * tensor, named as it, with a `layer` attribute. Version 2 stores each
  * tensor as one chunk with HDF5's Fletcher32 checksum; version 1 (no
  * checksum) still loads. Every loaded value must be finite. llm.c
- * weights: llmc.c. */
+ * weights: llmc.c; both say which model they were written for. */
 #include "io/checkpoint.h"
 #include "io/h5guard.h"
 #include "io/h5util.h"
@@ -261,22 +261,24 @@ done:
 	return rc;
 }
 
-static int load_hdf5(const char *path, const struct sb_layout *layout,
-		     float *params, char *const *fresh, size_t n_fresh,
-		     struct sb_error *err)
+/* Opens an HDF5 checkpoint and checks its format and version: the file, or
+ * -1 with err set. */
+static hid_t open_hdf5(const char *path, long *version, struct sb_error *err)
 {
-	if (H5Fis_hdf5(path) <= 0)
-		return sb_error(err, "'%s': neither an HDF5 checkpoint nor "
-				"llm.c GPT-2 weights (" REGENERATE ")", path);
+	if (H5Fis_hdf5(path) <= 0) {
+		sb_error(err, "'%s': neither an HDF5 checkpoint nor llm.c "
+			 "GPT-2 weights (" REGENERATE ")", path);
+		return -1;
+	}
 	if (sb_h5_guard_heaps(path, err))
 		return -1;
 	hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-	if (file < 0)
-		return sb_error(err, "'%s': cannot open as HDF5, the file is "
-				"truncated or damaged (" REGENERATE ")", path);
+	if (file < 0) {
+		sb_error(err, "'%s': cannot open as HDF5, the file is "
+			 "truncated or damaged (" REGENERATE ")", path);
+		return -1;
+	}
 	char *format = sb_h5_attr_str(file, "format");
-	char *model = sb_h5_attr_str(file, "model");
-	long version = 0;
 	int rc = 0;
 	if (!format || strcmp(format, FORMAT_NAME))
 		rc = sb_error(err, "'%s': an HDF5 file but not a sparsebench "
@@ -284,29 +286,45 @@ static int load_hdf5(const char *path, const struct sb_layout *layout,
 			      "expected '" FORMAT_NAME "')", path,
 			      format ? "'" : "", format ? format : "missing",
 			      format ? "'" : "");
-	else if (sb_h5_attr_long(file, "format_version", &version))
+	else if (sb_h5_attr_long(file, "format_version", version))
 		rc = sb_error(err, "'%s': checkpoint without a "
 			      "'format_version' attribute (" REGENERATE ")",
 			      path);
-	else if (version < 1 || version > FORMAT_VERSION)
+	else if (*version < 1 || *version > FORMAT_VERSION)
 		rc = sb_error(err, "'%s': checkpoint format version %ld, this "
 			      "build reads versions 1 to %d (" REGENERATE ")",
-			      path, version, FORMAT_VERSION);
+			      path, *version, FORMAT_VERSION);
+	free(format);
+	if (rc) {
+		H5Fclose(file);
+		return -1;
+	}
+	return file;
+}
+
+static int load_hdf5(const char *path, const struct sb_layout *layout,
+		     float *params, char *const *fresh, size_t n_fresh,
+		     struct sb_error *err)
+{
+	long version = 0;
+	hid_t file = open_hdf5(path, &version, err);
+	if (file < 0)
+		return -1;
+	char *model = sb_h5_attr_str(file, "model");
+	int rc = 0;
 	for (size_t i = 0; !rc && i < layout->n_tensors; i++) {
 		const struct sb_tensor *t = &layout->tensors[i];
 		if (!is_fresh(t->name, fresh, n_fresh))
 			rc = read_tensor(file, path, model ? model : "?",
 					 version, t, params, err);
 	}
-	free(format);
 	free(model);
 	H5Fclose(file);
 	return rc;
 }
 
-int sb_checkpoint_load(const char *path, const struct sb_layout *layout,
-		       float *params, char *const *fresh, size_t n_fresh,
-		       struct sb_error *err)
+/* Whether the file starts with llm.c's weights magic. */
+static int is_llmc(const char *path, bool *llmc, struct sb_error *err)
 {
 	FILE *f = fopen(path, "rb");
 	if (!f)
@@ -315,9 +333,79 @@ int sb_checkpoint_load(const char *path, const struct sb_layout *layout,
 	int32_t magic = 0;
 	size_t got = fread(&magic, sizeof magic, 1, f);
 	fclose(f);
-	if (got == 1 && magic == SB_LLMC_MODEL_MAGIC)
+	*llmc = got == 1 && magic == SB_LLMC_MODEL_MAGIC;
+	return 0;
+}
+
+int sb_checkpoint_load(const char *path, const struct sb_layout *layout,
+		       float *params, char *const *fresh, size_t n_fresh,
+		       struct sb_error *err)
+{
+	bool llmc;
+	if (is_llmc(path, &llmc, err))
+		return -1;
+	if (llmc)
 		return sb_llmc_model_load(path, layout, params, fresh, n_fresh,
 					  err);
 	sb_h5_quiet();
 	return load_hdf5(path, layout, params, fresh, n_fresh, err);
+}
+
+/* ---- the model a checkpoint holds --------------------------------------- */
+
+/* llm.c's header in the names of the gpt model's parameters: the vocabulary
+ * is V, the real one (wte's first V of Vp rows; the padding rows are never
+ * a target), the context maxT. */
+static int llmc_config(const char *path, struct sb_checkpoint_config *cfg,
+		       struct sb_error *err)
+{
+	struct sb_llmc_config c;
+	if (sb_llmc_model_header(path, &c, err))
+		return -1;
+	cfg->model = sb_strdup("gpt");
+	cfg->yaml = sb_asprintf("model: {name: gpt, n_layer: %zu, n_head: %zu, "
+				"n_embd: %zu, block_size: %zu, vocab: %zu}\n",
+				c.n_layers, c.n_heads, c.channels, c.max_t,
+				c.vocab);
+	return 0;
+}
+
+static int hdf5_config(const char *path, struct sb_checkpoint_config *cfg,
+		       struct sb_error *err)
+{
+	long version = 0;
+	hid_t file = open_hdf5(path, &version, err);
+	if (file < 0)
+		return -1;
+	cfg->model = sb_h5_attr_str(file, "model");
+	cfg->yaml = sb_h5_attr_str(file, "config");
+	H5Fclose(file);
+	if (!cfg->model) {
+		sb_checkpoint_config_release(cfg);
+		return sb_error(err, "'%s': checkpoint without a 'model' "
+				"attribute (" REGENERATE ")", path);
+	}
+	if (!cfg->yaml)
+		cfg->yaml = sb_strdup("");
+	return 0;
+}
+
+int sb_checkpoint_config(const char *path, struct sb_checkpoint_config *cfg,
+			 struct sb_error *err)
+{
+	memset(cfg, 0, sizeof *cfg);
+	bool llmc;
+	if (is_llmc(path, &llmc, err))
+		return -1;
+	if (llmc)
+		return llmc_config(path, cfg, err);
+	sb_h5_quiet();
+	return hdf5_config(path, cfg, err);
+}
+
+void sb_checkpoint_config_release(struct sb_checkpoint_config *cfg)
+{
+	free(cfg->model);
+	free(cfg->yaml);
+	memset(cfg, 0, sizeof *cfg);
 }

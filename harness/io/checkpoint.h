@@ -17,4 +17,19 @@ int sb_checkpoint_load(const char *path, const struct sb_layout *layout,
 		       float *params, char *const *fresh, size_t n_fresh,
 		       struct sb_error *err);
 
+/* The model a checkpoint was written for: the model plugin's name and the
+ * config of the run that wrote it, as YAML whose `model:` mapping holds the
+ * model's parameters. An HDF5 checkpoint stores both (attributes `model`
+ * and `config`; `config` may be empty in files of other writers); llm.c
+ * weights are a "gpt" whose `model:` holds the header's n_layer, n_head,
+ * n_embd, block_size (maxT) and vocab (V). */
+struct sb_checkpoint_config {
+	char *model;
+	char *yaml;
+};
+
+int sb_checkpoint_config(const char *path, struct sb_checkpoint_config *cfg,
+			 struct sb_error *err);
+void sb_checkpoint_config_release(struct sb_checkpoint_config *cfg);
+
 #endif

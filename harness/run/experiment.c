@@ -6,6 +6,7 @@
 #include "io/results.h"
 #include "run/inputs.h"
 #include "run/run.h"
+#include "run/shape.h"
 #include "util.h"
 
 #include <errno.h>
@@ -193,12 +194,14 @@ static int check_runs(const struct sb_spec *spec,
 	return 0;
 }
 
-int sb_experiment_run(const struct sb_spec *spec,
+int sb_experiment_run(struct sb_spec *spec,
 		      const struct sb_experiment_opts *opts,
 		      struct sb_progress *prog, struct sb_error *err)
 {
 	if (check_runs(spec, opts, err) ||
-	    prerequisites(spec, opts, prog, err) || preflight(spec, opts, err))
+	    prerequisites(spec, opts, prog, err) ||
+	    sb_shape_from_checkpoints(spec, NULL, err) ||
+	    preflight(spec, opts, err))
 		return -1;
 	char *out = opts->out ? sb_strdup(opts->out)
 			      : sb_experiment_default_out(spec, opts->shard);

@@ -24,11 +24,14 @@ struct sb_experiment_opts {
 char *sb_experiment_default_out(const struct sb_spec *spec,
 				const struct sb_shard *shard);
 
-/* 0: every run completed or diverged; 1: a run failed; 2: the results
+/* Runs the spec's checkpoint specs for missing checkpoints, takes the
+ * models' shapes from the checkpoints (run/shape.h: the runs' model values
+ * and config_yaml change), checks every run's inputs, then runs them.
+ * 0: every run completed or diverged; 1: a run failed; 2: the results
  * file could not be written (a full disk; err says why, and the file on
  * disk keeps every run finished before); -1: bad input or an unusable
  * results file (err says which). */
-int sb_experiment_run(const struct sb_spec *spec,
+int sb_experiment_run(struct sb_spec *spec,
 		      const struct sb_experiment_opts *opts,
 		      struct sb_progress *progress, struct sb_error *err);
 

@@ -11,6 +11,15 @@
 /* The stream label of the model's initialisation in the run's seed. */
 #define INIT_STREAM 11
 
+/* Whether a checkpoint gives the model values (run/shape.h). */
+static bool shaped_by_checkpoint(const struct sb_model *model)
+{
+	for (const struct sb_param *p = model->params; p && p->name; p++)
+		if (p->from_checkpoint)
+			return true;
+	return false;
+}
+
 /* The data opened and the model initialised: its layout, no parameters. */
 static int open_data_model(struct sb_inputs *in, const struct sb_run_cfg *run,
 			   size_t max_batch, struct sb_error *err)
@@ -21,8 +30,17 @@ static int open_data_model(struct sb_inputs *in, const struct sb_run_cfg *run,
 	if (run->dataset->open(in->data, &run->dataset_cfg, &in->info, err))
 		return -1;
 	in->model = sb_calloc(1, run->model->priv_size);
-	return run->model->init(in->model, &run->model_cfg, &in->info,
-				max_batch, &in->layout, err);
+	if (!run->model->init(in->model, &run->model_cfg, &in->info,
+			      max_batch, &in->layout, err))
+		return 0;
+	const char *ckpt = sb_values_str(&run->model_cfg, "checkpoint");
+	if (*ckpt && shaped_by_checkpoint(run->model)) {
+		char *why = sb_strdup(err->msg);
+		sb_error(err, "%s (the model has the shape of its checkpoint "
+			 "'%s')", why, ckpt);
+		free(why);
+	}
+	return -1;
 }
 
 int sb_inputs_count(const struct sb_run_cfg *run, size_t *n_params,

@@ -154,6 +154,20 @@ static void put_part(struct sb_strbuf *buf, const char *key, const char *plugin,
 	sb_strbuf_printf(buf, "}\n");
 }
 
+void sb_spec_run_yaml(struct sb_run_cfg *run)
+{
+	struct sb_strbuf yaml = {0};
+	put_part(&yaml, "dataset", run->dataset->name, &run->dataset_cfg);
+	put_part(&yaml, "model", run->model->name, &run->model_cfg);
+	put_part(&yaml, "policy", run->policy->name, &run->policy_cfg);
+	put_part(&yaml, "optimizer", run->optimizer->name,
+		 &run->optimizer_cfg);
+	put_part(&yaml, "train", NULL, &run->train_cfg);
+	sb_strbuf_printf(&yaml, "seed: %llu\n", (unsigned long long)run->seed);
+	free(run->config_yaml);
+	run->config_yaml = yaml.s;
+}
+
 /* ---- expansion ---------------------------------------------------------- */
 
 /* Where a run came from: the nodes of every choice made for it, in order
@@ -274,7 +288,7 @@ static void make_run(struct grid *g, const struct combo *c, const size_t *pick,
 	}
 	run->seed = ps->seeds[seed_index];
 
-	struct sb_strbuf setting = {0}, id = {0}, yaml = {0};
+	struct sb_strbuf setting = {0}, id = {0};
 	sb_strbuf_printf(&setting, "%s", "");
 	for (size_t a = 0; a < c->n_axes; a++) {
 		sb_strbuf_printf(&setting, "%s%s=", a ? " " : "", c->labels[a]);
@@ -295,13 +309,7 @@ static void make_run(struct grid *g, const struct combo *c, const size_t *pick,
 	run->setting = setting.s;
 	run->id = id.s;
 
-	put_part(&yaml, "dataset", ps->dataset.name, &run->dataset_cfg);
-	put_part(&yaml, "model", ps->model.name, &run->model_cfg);
-	put_part(&yaml, "policy", c->policy->name, &run->policy_cfg);
-	put_part(&yaml, "optimizer", c->optimizer->name, &run->optimizer_cfg);
-	put_part(&yaml, "train", NULL, &run->train_cfg);
-	sb_strbuf_printf(&yaml, "seed: %llu\n", (unsigned long long)run->seed);
-	run->config_yaml = yaml.s;
+	sb_spec_run_yaml(run);
 
 	o->method = c->method;
 	o->n_choices = c->n_axes + 3;

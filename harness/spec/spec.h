@@ -41,6 +41,9 @@ struct sb_spec {
  * "FILE:LINE:COL: message" and returns -1, having allocated nothing. */
 int sb_spec_load(struct sb_spec *spec, const char *path, struct sb_error *err);
 void sb_spec_release(struct sb_spec *spec);
+/* Writes run->config_yaml afresh from the run's values, after a change to
+ * them (the model's shape taken from its checkpoint). */
+void sb_spec_run_yaml(struct sb_run_cfg *run);
 /* Unless the spec sets `threads`, gives every run `threads` BLAS threads,
  * in its train values and its config_yaml alike (the count a run used is
  * the one its results record). */

@@ -232,6 +232,8 @@ int sb_spec_value(const struct sb_spec_parse *ps, const struct sb_param *p,
 {
 	v->name = p->name;
 	v->type = p->type;
+	v->line = node->line;
+	v->col = node->col;
 	if (is_list_type(p->type))
 		return parse_list(ps, p, node, v);
 	return parse_scalar(ps, p, node, v);
