@@ -54,12 +54,13 @@ struct mlp {
 
 static const struct sb_param mlp_params[] = {
 	{.name = "hidden", .type = SB_INT, .def = "128", SB_RANGE(1, 1e6),
-	 .help = "width of every hidden layer"},
+	 .help = "width of every hidden layer", .from_checkpoint = true},
 	{.name = "layers", .type = SB_INT, .def = "2", SB_RANGE(1, MAX_LAYERS),
-	 .help = "hidden layers"},
+	 .help = "hidden layers", .from_checkpoint = true},
 	{.name = "activation", .type = SB_CHOICE, .def = "relu",
 	 .choices = "relu|tanh|gelu",
-	 .help = "nonlinearity after each hidden layer (gelu: the exact erf form)"},
+	 .help = "nonlinearity after each hidden layer (gelu: the exact erf form)",
+	 .from_checkpoint = true},
 	{0},
 };
 

@@ -66,7 +66,7 @@ const struct sb_param sb_schedule_params[] = {
 
 const struct sb_param sb_checkpoint_params[] = {
 	{.name = "checkpoint", .type = SB_STRING, .def = "",
-	 .help = "initialise from this HDF5 checkpoint (empty: random init)"},
+	 .help = "initialise from this checkpoint: HDF5, or llm.c GPT-2 weights (empty: random init)"},
 	{.name = "checkpoint_spec", .type = SB_STRING, .def = "",
 	 .help = "the experiment that writes the checkpoint, run first if it is missing"},
 	{.name = "fresh", .type = SB_STRINGS, .def = "[]",
