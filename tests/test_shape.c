@@ -2,7 +2,8 @@
  * through the real binary: a small random llm.c GPT-2 (L 2, NH 2, C 32,
  * maxT 64, V 300 padded to 320) and token shards written here, specs that
  * name the checkpoint without shape keys, one that contradicts it, and an
- * HDF5 checkpoint of the harness's own. SB_BIN names the binary. */
+ * HDF5 checkpoint of the harness's own, and the files experiments/
+ * gpt2_124m.yaml asks for. SB_BIN names the binary. */
 #define _POSIX_C_SOURCE 200809L
 #include "support.h"
 
@@ -17,6 +18,7 @@
 #include <unistd.h>
 
 static char tmpdir[256];
+static char repo[256];
 static const char *bin;
 
 enum { L = 2, NH = 2, C = 32, MAXT = 64, V = 300, VP = 320 };
@@ -135,6 +137,8 @@ static int setup(void **state)
 		snprintf(abs, sizeof abs, "%s/%s", cwd, bin);
 		bin = abs;
 	}
+	if (!getcwd(repo, sizeof repo))
+		return -1;
 	if (sb_test_tmpdir(tmpdir, sizeof tmpdir, "shape"))
 		return -1;
 	const struct sb_llmc_config c = {
@@ -265,6 +269,22 @@ static void test_hdf5_checkpoint_gives_its_shape(void **state)
 			 0);
 }
 
+/* The GPT-2 124M experiment names files the user makes: validate says
+ * which is missing, the checkpoint first, then each shard. */
+static void test_gpt2_124m_spec_names_missing_files(void **state)
+{
+	(void)state;
+	assert_int_equal(sh("'%s' validate '%s/experiments/gpt2_124m.yaml'",
+			    bin, repo), 2);
+	assert_output("err", "checkpoint 'data/llmc/gpt2_124M.bin' not found");
+	assert_int_equal(sh("mkdir -p data/llmc && cp gpt2.bin "
+			    "data/llmc/gpt2_124M.bin"), 0);
+	assert_int_equal(sh("'%s' validate '%s/experiments/gpt2_124m.yaml'",
+			    bin, repo), 2);
+	assert_output("err", "'data/llmc/tiny_shakespeare_train.bin': cannot "
+			     "read the train token shard");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -273,6 +293,7 @@ int main(void)
 		cmocka_unit_test(test_conflicting_shape_is_an_error),
 		cmocka_unit_test(test_dataset_vocab_beyond_the_checkpoint),
 		cmocka_unit_test(test_hdf5_checkpoint_gives_its_shape),
+		cmocka_unit_test(test_gpt2_124m_spec_names_missing_files),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
