@@ -3,6 +3,7 @@
  * or not their open and init succeeded (the contract in sb.h). */
 #include "run/inputs.h"
 #include "io/checkpoint.h"
+#include "run/shape.h"
 #include "util.h"
 
 #include <stdlib.h>
@@ -10,15 +11,6 @@
 
 /* The stream label of the model's initialisation in the run's seed. */
 #define INIT_STREAM 11
-
-/* Whether a checkpoint gives the model values (run/shape.h). */
-static bool shaped_by_checkpoint(const struct sb_model *model)
-{
-	for (const struct sb_param *p = model->params; p && p->name; p++)
-		if (p->from_checkpoint)
-			return true;
-	return false;
-}
 
 /* The data opened and the model initialised: its layout, no parameters. */
 static int open_data_model(struct sb_inputs *in, const struct sb_run_cfg *run,
@@ -34,7 +26,7 @@ static int open_data_model(struct sb_inputs *in, const struct sb_run_cfg *run,
 			      max_batch, &in->layout, err))
 		return 0;
 	const char *ckpt = sb_values_str(&run->model_cfg, "checkpoint");
-	if (*ckpt && shaped_by_checkpoint(run->model)) {
+	if (*ckpt && sb_shape_declared(run->model)) {
 		char *why = sb_strdup(err->msg);
 		sb_error(err, "%s (the model has the shape of its checkpoint "
 			 "'%s')", why, ckpt);

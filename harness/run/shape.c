@@ -75,7 +75,7 @@ static struct source *source_get(struct sources *all, const char *path,
 	return source_open(src, err) ? NULL : src;
 }
 
-static bool takes_shape(const struct sb_model *model)
+bool sb_shape_declared(const struct sb_model *model)
 {
 	for (const struct sb_param *p = model->params; p && p->name; p++)
 		if (p->from_checkpoint)
@@ -227,7 +227,7 @@ int sb_shape_from_checkpoints(struct sb_spec *spec, struct sb_strbuf *notes,
 	for (size_t r = 0; r < spec->n_runs && !rc; r++) {
 		struct sb_run_cfg *run = &spec->runs[r];
 		const char *ckpt = sb_values_str(&run->model_cfg, "checkpoint");
-		if (!*ckpt || !takes_shape(run->model) || access(ckpt, F_OK))
+		if (!*ckpt || !sb_shape_declared(run->model) || access(ckpt, F_OK))
 			continue;
 		struct source *src = source_get(&all, ckpt, run->model, err);
 		if (!src) {

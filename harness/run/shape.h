@@ -19,5 +19,7 @@
  * 12, n_head 12\n". */
 int sb_shape_from_checkpoints(struct sb_spec *spec, struct sb_strbuf *notes,
 			      struct sb_error *err);
+/* Whether the model declares parameters a checkpoint gives. */
+bool sb_shape_declared(const struct sb_model *model);
 
 #endif
