@@ -3,6 +3,7 @@
  * dampening) and decoupled weight decay (Loshchilov and Hutter, ICLR 2019). */
 #include "sb.h"
 #include "util.h"
+#include "lib/powers.h"
 #include "lib/sparse_state.h"
 #include "lib/weight_decay.h"
 
@@ -15,6 +16,7 @@ struct sgd {
 	size_t n;
 	float *buf;                   /* dense buffer: [n], or NULL */
 	struct sb_sparse_state state; /* sparse buffer: one float column */
+	struct sb_powers decay;       /* momentum^gap (on_change: decay) */
 	size_t steps;
 };
 
@@ -25,8 +27,18 @@ static const struct sb_param sgd_params[] = {
 	{.name = "momentum_buffer", .type = SB_CHOICE, .def = "dense",
 	 .choices = "dense|sparse",
 	 .help = "momentum for all components every step, or only for the selected"},
+	ON_CHANGE_PARAM,
 	{0},
 };
+
+/* An entry back from the park with on_change decay: the buffer decays as
+ * under zero gradients, b mu^gap. */
+static void decay_return(void *ctx, size_t slot, uint32_t gap)
+{
+	struct sgd *s = ctx;
+	float *buf = s->state.col[0];
+	buf[slot] *= sb_powers_at(&s->decay, gap);
+}
 
 static int sgd_init(void *priv, const struct sb_values *cfg, size_t n_params,
 		    struct sb_error *err)
@@ -38,7 +50,10 @@ static int sgd_init(void *priv, const struct sb_values *cfg, size_t n_params,
 	s->sparse_buffer = !strcmp(sb_values_str(cfg, "momentum_buffer"),
 				   "sparse");
 	s->n = n_params;
-	sb_sparse_state_init(&s->state, 1);
+	enum sb_on_change mode = sb_on_change_read(cfg);
+	sb_sparse_state_init(&s->state, 1, mode,
+			     mode == SB_ON_CHANGE_DECAY ? decay_return : NULL, s);
+	sb_powers_init(&s->decay, s->momentum);
 	if (s->momentum > 0.0f && !s->sparse_buffer)
 		s->buf = sb_calloc(n_params, sizeof *s->buf);
 	return 0;
@@ -120,6 +135,7 @@ static void sgd_release(void *priv)
 	free(s->buf);
 	s->buf = NULL;
 	sb_sparse_state_release(&s->state);
+	sb_powers_release(&s->decay);
 }
 
 const struct sb_optimizer sb_optimizer_sgd = {

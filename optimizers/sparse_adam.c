@@ -1,9 +1,11 @@
 /* sparse_adam.c - AdamW (Loshchilov and Hutter, ICLR 2019) with moments only
  * for the components currently selected, each with its own step count for the
- * bias correction; entries that leave the selection lose their history. */
+ * bias correction; entries that leave the selection lose their history, or
+ * keep it frozen or decayed as lazy Adam does (on_change, docs/optimizers.md). */
 #include "sb.h"
 #include "util.h"
 #include "lib/adamw.h"
+#include "lib/powers.h"
 #include "lib/sparse_state.h"
 
 #include <stdlib.h>
@@ -23,11 +25,13 @@ struct sparse_adam {
 	struct adamw_hyper h;
 	struct sb_sparse_state state; /* m, v (float), count (uint32_t) */
 	struct bias_table bias;
+	struct sb_powers decay1, decay2; /* beta1^gap, beta2^gap (decay) */
 	size_t steps; /* taken by this state: no count exceeds it */
 };
 
 static const struct sb_param sparse_adam_params[] = {
 	ADAMW_PARAMS,
+	ON_CHANGE_PARAM,
 	{0},
 };
 
@@ -55,6 +59,21 @@ static void bias_cover(struct bias_table *b, const struct adamw_hyper *h,
 	b->n = n;
 }
 
+/* An entry back from the park with on_change decay: its moments decay as
+ * Adam's do under zero gradients, m beta1^gap and v beta2^gap, and its count
+ * advances by the gap, so that the bias correction is the one of a moment
+ * that saw those zeros. A count stays <= steps: the entry was away for gap
+ * of the updates taken since it started. */
+static void decay_return(void *ctx, size_t slot, uint32_t gap)
+{
+	struct sparse_adam *s = ctx;
+	float *m = s->state.col[COL_M], *v = s->state.col[COL_V];
+	uint32_t *count = s->state.col[COL_COUNT];
+	m[slot] *= sb_powers_at(&s->decay1, gap);
+	v[slot] *= sb_powers_at(&s->decay2, gap);
+	count[slot] += gap;
+}
+
 static int sparse_adam_init(void *priv, const struct sb_values *cfg,
 			    size_t n_params, struct sb_error *err)
 {
@@ -63,7 +82,11 @@ static int sparse_adam_init(void *priv, const struct sb_values *cfg,
 		return sb_error(err, "sparse_adam: %zu parameters exceed "
 				"32-bit indices", n_params);
 	adamw_hyper_read(&s->h, cfg);
-	sb_sparse_state_init(&s->state, N_COLS);
+	enum sb_on_change mode = sb_on_change_read(cfg);
+	sb_sparse_state_init(&s->state, N_COLS, mode,
+			     mode == SB_ON_CHANGE_DECAY ? decay_return : NULL, s);
+	sb_powers_init(&s->decay1, s->h.beta1_d);
+	sb_powers_init(&s->decay2, s->h.beta2_d);
 	return 0;
 }
 
@@ -123,12 +146,15 @@ static void sparse_adam_release(void *priv)
 	free(s->bias.c1);
 	free(s->bias.c2);
 	s->bias = (struct bias_table){0};
+	sb_powers_release(&s->decay1);
+	sb_powers_release(&s->decay2);
 }
 
 const struct sb_optimizer sb_optimizer_sparse_adam = {
 	.name = "sparse_adam",
 	.summary = "AdamW with moments only for the selected components; "
-		   "entries that leave the selection lose their history",
+		   "entries that leave the selection lose their history, or "
+		   "keep it (on_change)",
 	.params = sparse_adam_params,
 	.priv_size = sizeof(struct sparse_adam),
 	.init = sparse_adam_init,

@@ -1,6 +1,7 @@
 /* sparse_state.c - per-entry optimizer state for the selected components only,
- * merged with each new sorted selection in two linear in-place passes
- * (see sparse_state.h and docs/optimizers.md). */
+ * merged with each new sorted selection in two linear in-place passes, the
+ * entries that leave dropped or parked by on_change (see sparse_state.h and
+ * docs/optimizers.md). */
 #include "sparse_state.h"
 #include "util.h"
 
@@ -11,11 +12,17 @@
 _Static_assert(sizeof(float) == 4 && sizeof(uint32_t) == 4,
 	       "state columns hold 4-byte entries");
 
-void sb_sparse_state_init(struct sb_sparse_state *st, size_t n_cols)
+void sb_sparse_state_init(struct sb_sparse_state *st, size_t n_cols,
+			  enum sb_on_change on_change,
+			  sb_sparse_resume_fn *resume, void *resume_ctx)
 {
 	assert(n_cols <= SB_SPARSE_MAX_COLS);
 	memset(st, 0, sizeof *st);
 	st->n_cols = n_cols;
+	st->on_change = on_change;
+	st->park.n_cols = n_cols;
+	st->resume = resume;
+	st->resume_ctx = resume_ctx;
 }
 
 static void reserve(struct sb_sparse_state *st, size_t cap)
@@ -83,15 +90,35 @@ size_t sb_sparse_state_align(struct sb_sparse_state *st,
 	return k_new - kept;
 }
 
+/* keep and decay: the active entries not in sel are parked, the entries are
+ * aligned to sel (those entering at zero), and the parked ones in sel get
+ * their columns back and leave the park. Every index is active or parked,
+ * never both. */
+static void follow_parked(struct sb_sparse_state *st,
+			  const struct sb_selection *sel, size_t steps)
+{
+	assert(steps <= UINT32_MAX);
+	sb_sparse_park_put(&st->park, st->idx, st->col, st->k, sel,
+			   (uint32_t)steps);
+	sb_sparse_state_align(st, sel);
+	sb_sparse_park_take(&st->park, st->idx, st->col, st->k,
+			    (uint32_t)steps, st->resume, st->resume_ctx);
+}
+
 size_t sb_sparse_state_follow(struct sb_sparse_state *st,
 			      const struct sb_selection *sel, bool changed,
 			      size_t steps)
 {
 	size_t lost = 0;
 	if (changed || !steps) {
-		size_t entered = sb_sparse_state_align(st, sel);
-		if (steps)
-			lost = entered;
+		if (st->on_change != SB_ON_CHANGE_RESET) {
+			follow_parked(st, sel, steps);
+		} else {
+			/* the entries that left: k_old - (k_new - entered) */
+			size_t k_old = st->k;
+			size_t entered = sb_sparse_state_align(st, sel);
+			lost = k_old + entered - sel->k;
+		}
 	}
 	/* an unchanged selection is the one the entries were aligned to */
 	assert(st->k == sel->k);
@@ -100,7 +127,8 @@ size_t sb_sparse_state_follow(struct sb_sparse_state *st,
 
 size_t sb_sparse_state_bytes(const struct sb_sparse_state *st)
 {
-	return st->k * (sizeof *st->idx + 4 * st->n_cols);
+	return st->k * (sizeof *st->idx + 4 * st->n_cols) +
+	       sb_sparse_park_bytes(&st->park);
 }
 
 void sb_sparse_state_release(struct sb_sparse_state *st)
@@ -108,5 +136,6 @@ void sb_sparse_state_release(struct sb_sparse_state *st)
 	free(st->idx);
 	for (size_t c = 0; c < st->n_cols; c++)
 		free(st->col[c]);
+	sb_sparse_park_release(&st->park);
 	memset(st, 0, sizeof *st);
 }
