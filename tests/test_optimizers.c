@@ -558,6 +558,71 @@ static void test_sgd_momentum_dense_and_sparse(void **state)
 	inst_close(&s);
 }
 
+/* Component 1 is selected at step 1 (gradient 0.3), away at steps 2 and 3
+ * (S = {0}, unchanged at 3), and back at step 4 (gradient -0.2): missing
+ * two updates. What it resumes with, by on_change. */
+static float returner_after(const struct sb_optimizer *opt, const char *mode,
+			    const char *momentum, double lr, float *p1)
+{
+	struct inst x;
+	if (momentum)
+		inst_open(&x, opt, N5, "on_change", mode, "momentum", momentum,
+			  "momentum_buffer", "sparse", NULL);
+	else
+		inst_open(&x, opt, N5, "on_change", mode, NULL);
+	x.lr = lr;
+	float p[N5];
+	memcpy(p, P0, sizeof p);
+	sb_index s01[2] = {0, 1}, s0[1] = {0};
+	const float g1[N5] = {0.1f, 0.3f}, g4[N5] = {0.1f, -0.2f};
+	inst_step(&x, p, g1, s01, 2, true);
+	*p1 = p[1];
+	inst_step(&x, p, G3[1], s0, 1, true);
+	inst_step(&x, p, G3[2], s0, 1, false);
+	inst_step(&x, p, g4, s01, 2, true);
+	inst_close(&x);
+	return p[1];
+}
+
+static void test_on_change_hand_references(void **state)
+{
+	(void)state;
+	const struct ref_adam r = ADAM_DEFAULT;
+	const double b1 = r.beta1, b2 = r.beta2, ga = 0.3, gb = -0.2;
+	float p1;
+
+	/* sparse_adam; after step 1: m = 0.1 * 0.3, v = 0.001 * 0.09 */
+	double m1 = (1 - b1) * ga, v1 = (1 - b2) * ga * ga;
+	/* reset: fresh moments at step 4, count 1: p + lr, up to eps */
+	float q = returner_after(&sb_optimizer_sparse_adam, "reset", NULL,
+				 0.01, &p1);
+	double m = (1 - b1) * gb, v = (1 - b2) * gb * gb;
+	assert_near(q, ref_move(&r, p1, m, v, 1), REF_TOL);
+	assert_near(q, p1 + 0.01, REF_TOL);
+	/* keep: the frozen moments resume, count 2: m = 0.007,
+	 * v = 1.2991e-4, mhat / sqrt(vhat) = 0.14452 */
+	q = returner_after(&sb_optimizer_sparse_adam, "keep", NULL, 0.01, &p1);
+	m = b1 * m1 + (1 - b1) * gb;
+	v = b2 * v1 + (1 - b2) * gb * gb;
+	assert_near(q, ref_move(&r, p1, m, v, 2), REF_TOL);
+	assert_near(q, p1 - 0.01 * 0.144521, 1e-6);
+	/* decay: moments times beta^2 for the two updates missed, count
+	 * 1 + 2 + 1 = 4 */
+	q = returner_after(&sb_optimizer_sparse_adam, "decay", NULL, 0.01,
+			   &p1);
+	m = b1 * (b1 * b1 * m1) + (1 - b1) * gb;
+	v = b2 * (b2 * b2 * v1) + (1 - b2) * gb * gb;
+	assert_near(q, ref_move(&r, p1, m, v, 4), REF_TOL);
+
+	/* sgd, sparse buffer, mu 0.5, lr 0.1; after step 1 b = 0.3 */
+	q = returner_after(&sb_optimizer_sgd, "reset", "0.5", 0.1, &p1);
+	assert_near(q, p1 - 0.1 * -0.2, REF_TOL); /* b = g */
+	q = returner_after(&sb_optimizer_sgd, "keep", "0.5", 0.1, &p1);
+	assert_near(q, p1 - 0.1 * (0.5 * 0.3 - 0.2), REF_TOL);
+	q = returner_after(&sb_optimizer_sgd, "decay", "0.5", 0.1, &p1);
+	assert_near(q, p1 - 0.1 * (0.5 * 0.25 * 0.3 - 0.2), REF_TOL);
+}
+
 /* With a zero gradient, only decay acts: p (1 - lr wd) for S, untouched
  * outside. Adam's first step then has m = v = 0, so mhat / (sqrt + eps) = 0. */
 static void check_decay_only_moving(const struct sb_optimizer *opt)
@@ -670,6 +735,74 @@ static void test_sparse_state_align_random(void **state)
 	sb_sparse_state_release(&st);
 }
 
+/* The gaps the park reports, by component. */
+struct gaps {
+	uint32_t gap[500];
+	size_t calls;
+	const struct sb_sparse_state *st;
+};
+
+static void record_gap(void *ctx, size_t slot, uint32_t gap)
+{
+	struct gaps *g = ctx;
+	g->gap[g->st->idx[slot]] = gap;
+	g->calls++;
+}
+
+/* Random sequences with on_change keep against a membership model: an
+ * entry that re-enters has the tag it had when it left, and its gap is the
+ * number of rounds it missed; a first entry starts at 0; nothing is lost;
+ * the bytes count the parked entries (index, column, left_at). */
+static void test_sparse_state_keep_random(void **state)
+{
+	(void)state;
+	enum { N = 500, ROUNDS = 200 };
+	struct sb_rng rng;
+	sb_rng_seed(&rng, 9);
+	static struct gaps gaps;
+	struct sb_sparse_state st;
+	sb_sparse_state_init(&st, 1, SB_ON_CHANGE_KEEP, record_gap, &gaps);
+	gaps.st = &st;
+	bool active[N] = {0}, ever[N] = {0};
+	uint32_t tag_ref[N] = {0}, left_at[N] = {0};
+	size_t n_ever = 0, returns = 0;
+	sb_index idx[N];
+	for (uint32_t r = 0; r < ROUNDS; r++) {
+		size_t k = random_subset(&rng, N, 0.2 * sb_rng_uniform(&rng),
+					 idx);
+		struct sb_selection sel = {.idx = idx, .k = k, .cap = N};
+		bool now[N] = {0};
+		for (size_t j = 0; j < k; j++)
+			now[idx[j]] = true;
+		for (size_t i = 0; i < N; i++)
+			if (active[i] && !now[i])
+				left_at[i] = r;
+		gaps.calls = 0;
+		assert_int_equal(sb_sparse_state_follow(&st, &sel, true, r), 0);
+		uint32_t *tag = st.col[0];
+		size_t back = 0;
+		for (size_t j = 0; j < k; j++) {
+			size_t i = idx[j];
+			assert_int_equal(st.idx[j], i);
+			if (ever[i] && !active[i]) {
+				assert_int_equal(gaps.gap[i], r - left_at[i]);
+				back++;
+			}
+			assert_int_equal(tag[j], ever[i] ? tag_ref[i] : 0);
+			n_ever += !ever[i];
+			ever[i] = true;
+			tag[j] = tag_ref[i] = (uint32_t)(i * 1000 + r + 1);
+		}
+		assert_int_equal(gaps.calls, back);
+		returns += back;
+		memcpy(active, now, sizeof active);
+		assert_int_equal(sb_sparse_state_bytes(&st),
+				 8 * k + 12 * (n_ever - k));
+	}
+	assert_true(returns > 1000); /* entries did come back */
+	sb_sparse_state_release(&st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -682,9 +815,11 @@ int main(void)
 		cmocka_unit_test(test_sparse_adam_history_lost_and_restart),
 		cmocka_unit_test(test_sgd_plain_matches_reference),
 		cmocka_unit_test(test_sgd_momentum_dense_and_sparse),
+		cmocka_unit_test(test_on_change_hand_references),
 		cmocka_unit_test(test_weight_decay_only_moving),
 		cmocka_unit_test(test_sparse_state_align_keeps_drops_and_zeroes),
 		cmocka_unit_test(test_sparse_state_align_random),
+		cmocka_unit_test(test_sparse_state_keep_random),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
