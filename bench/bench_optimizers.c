@@ -1,7 +1,7 @@
 /* bench_optimizers.c - time per step of dense_adam and sparse_adam at
  * n = 1e7 components and selections of 1% and 10%, for a fixed selection and
- * for one that changes at every step (docs/optimizers.md). Prints, asserts
- * nothing. */
+ * for one that changes at every step, the latter under each on_change mode
+ * (docs/optimizers.md). Prints, asserts nothing. */
 #include "sb.h"
 #include "spec/params.h"
 #include "util.h"
@@ -36,7 +36,9 @@ struct opt_run {
 	void *priv;
 };
 
-static void open_opt(struct opt_run *o, const struct sb_optimizer *opt)
+/* on_change NULL: the optimizer's default */
+static void open_opt(struct opt_run *o, const struct sb_optimizer *opt,
+		     const char *on_change)
 {
 	struct sb_error err = {{0}};
 	size_t ns = 0, no = 0;
@@ -50,6 +52,7 @@ static void open_opt(struct opt_run *o, const struct sb_optimizer *opt)
 	memcpy(o->decl + ns, opt->params, no * sizeof *o->decl);
 	o->priv = sb_calloc(1, opt->priv_size);
 	if (sb_values_defaults(&o->cfg, o->decl, &err) ||
+	    (on_change && sb_values_set(&o->cfg, "on_change", on_change, &err)) ||
 	    opt->init(o->priv, &o->cfg, N, &err)) {
 		fprintf(stderr, "bench_optimizers: %s\n", err.msg);
 		exit(1);
@@ -79,12 +82,13 @@ struct timing {
 /* Times single steps until MIN_SECONDS have passed, alternating between
  * sel[0] and sel[1] when `churn`. The machine may be shared: the minimum is
  * the undisturbed cost, the median the typical one. */
-static struct timing time_steps(const struct sb_optimizer *opt, float *params,
+static struct timing time_steps(const struct sb_optimizer *opt,
+				const char *on_change, float *params,
 				const float *grad, struct sb_selection sel[2],
 				bool churn)
 {
 	struct opt_run o;
-	open_opt(&o, opt);
+	open_opt(&o, opt, on_change);
 	struct sb_opt_report rep = {0};
 	struct sb_opt_step st = {.t = 1, .lr = 1e-4};
 	/* grad serves as the full gradient and, its first |S| entries, as S's
@@ -125,29 +129,38 @@ int main(void)
 		grad[i] = (float)(1e-3 * sb_rng_normal(&rng));
 	}
 
-	printf("%-12s %9s %8s %9s %8s %8s %9s %12s\n", "optimizer", "n", "k",
-	       "S", "min_ms", "med_ms", "state_MB", "history_lost");
+	printf("%-12s %9s %8s %9s %9s %8s %8s %9s %12s\n", "optimizer", "n",
+	       "k", "S", "on_change", "min_ms", "med_ms", "state_MB",
+	       "history_lost");
 	const double densities[] = {0.01, 0.10};
 	for (size_t d = 0; d < 2; d++) {
 		size_t k = (size_t)(densities[d] * N);
 		struct sb_selection sel[2] = {{0}, {0}};
 		sample_sorted(&rng, N, k, &sel[0]);
 		sample_sorted(&rng, N, k, &sel[1]);
+		/* alternating between two sets, keep and decay park
+		 * the leaving set and bring back the other: every entry
+		 * that enters is a return, from the second change on */
 		struct {
 			const struct sb_optimizer *opt;
 			bool churn;
+			const char *on_change;
 		} cases[] = {
-			{&sb_optimizer_dense_adam, false},
-			{&sb_optimizer_sparse_adam, false},
-			{&sb_optimizer_sparse_adam, true},
+			{&sb_optimizer_dense_adam, false, NULL},
+			{&sb_optimizer_sparse_adam, false, "reset"},
+			{&sb_optimizer_sparse_adam, true, "reset"},
+			{&sb_optimizer_sparse_adam, true, "keep"},
+			{&sb_optimizer_sparse_adam, true, "decay"},
 		};
 		for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
-			struct timing tm = time_steps(cases[c].opt, params,
-						      grad, sel,
+			struct timing tm = time_steps(cases[c].opt,
+						      cases[c].on_change,
+						      params, grad, sel,
 						      cases[c].churn);
-			printf("%-12s %9d %8zu %9s %8.3f %8.3f %9.1f %12zu\n",
-			       cases[c].opt->name, N, k,
+			printf("%-12s %9d %8zu %9s %9s %8.3f %8.3f %9.1f "
+			       "%12zu\n", cases[c].opt->name, N, k,
 			       cases[c].churn ? "changing" : "fixed",
+			       cases[c].on_change ? cases[c].on_change : "-",
 			       1e3 * tm.min, 1e3 * tm.median,
 			       (double)tm.bytes / 1e6, tm.lost);
 		}

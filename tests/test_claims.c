@@ -26,6 +26,9 @@ struct fix_run {
 	double share, share_rest, gauss;
 	enum sb_status status;
 	double grad; /* grad_bytes; 0: not recorded (older files) */
+	/* the optimizer's lr and on_change, in the setting and the resolved
+	 * config; NULL: a run with setting "" */
+	const char *lr, *mode;
 };
 
 #define DENSE "dense+dense_adam", "dense", "dense_adam"
@@ -143,6 +146,8 @@ static void describe(const void *ctx, size_t i, struct sb_test_run *out)
 {
 	const struct written *w = ctx;
 	const struct fix_run *r = &w->runs[i];
+	/* the writer copies them before the next run is described */
+	static char setting[64], config[256];
 
 	*out = (struct sb_test_run){
 		.method = r->method, .setting = "", .policy = r->policy,
@@ -150,6 +155,16 @@ static void describe(const void *ctx, size_t i, struct sb_test_run *out)
 		.status = r->status, .n_steps = N_STEPS, .n_evals = 2,
 		.config_yaml = w->loss ? lm_config : cls_config,
 	};
+	if (r->mode) {
+		snprintf(setting, sizeof setting, "lr=%s on_change=%s", r->lr,
+			 r->mode);
+		snprintf(config, sizeof config, "%soptimizer: {name: %s, lr: "
+			 "%s, schedule: constant, on_change: %s}\ntrain: "
+			 "{steps: 10}\n", out->config_yaml, r->optimizer, r->lr,
+			 r->mode);
+		out->setting = setting;
+		out->config_yaml = config;
+	}
 	for (size_t t = 0; t < N_STEPS; t++)
 		out->steps[t] = (struct sb_step_row){
 			.step = (double)t + 1, .retained = r->retained,
@@ -219,7 +234,7 @@ static void expect(const char *text, int no, ...)
 	snprintf(next, sizeof next, "\n%d. ", no + 1);
 	const char *from = strstr(text, start);
 	assert_non_null(from);
-	const char *to = strstr(from, no < 6 ? next : "\nverdicts:");
+	const char *to = strstr(from, no < 7 ? next : "\nverdicts:");
 	assert_non_null(to);
 	va_start(ap, no);
 	for (const char *want; (want = va_arg(ap, const char *));) {
@@ -277,7 +292,7 @@ static void test_every_claim_supported(void **state)
 	assert_non_null(strstr(t, "metric: test accuracy in %, higher is "
 			       "better"));
 	assert_non_null(strstr(t, "verdicts: 5 supported, 0 refuted, 0 mixed, "
-			       "1 not measured here"));
+			       "2 not measured here"));
 }
 
 static void test_every_claim_refuted(void **state)
@@ -390,7 +405,7 @@ static void test_quasi_sparsity(void **state)
 	for (int no = 1; no <= 5; no++)
 		expect(t, no, "   not measured here (needs ", NULL);
 	assert_non_null(strstr(t, "verdicts: 1 supported, 0 refuted, 0 mixed, "
-			       "5 not measured here"));
+			       "6 not measured here"));
 
 	t = claims_of(*state, weak, N(weak), true, false);
 	/* 0.85 / 0.29 = 2.93 */
@@ -410,9 +425,82 @@ static void test_nothing_to_judge(void **state)
 	for (int no = 1; no <= 6; no++)
 		expect(t, no, "   not measured here (needs ", NULL);
 	expect(t, 1, "(needs retained measured for topk_batch", NULL);
+	expect(t, 7, "   cannot be judged from this file: no method was run "
+	       "under on_change reset and keep or decay (experiments/"
+	       "history_ablation.yaml", NULL);
 	assert_null(strstr(t, "rule:"));
 	assert_non_null(strstr(t, "verdicts: 0 supported, 0 refuted, 0 mixed, "
-			       "6 not measured here"));
+			       "7 not measured here"));
+}
+
+/* topk_batch under three on_change modes, two rates each: the rate is
+ * chosen per mode on validation (lr=0.01 validates worse and its test
+ * numbers would show if it were taken), then each mode against reset.
+ * Sparse Adam parks 20 B per entry that left: keep and decay hold more. */
+#define TBM(seed, val, test, lost, bytes, rate, on_change)                      \
+	{TB, seed, val, test, .70, .30, lost, 100, bytes, 2e-4, OK,            \
+	 .lr = rate, .mode = on_change}
+static const struct fix_run history[] = {
+	TBM(1, .70, .700, 500, 1600, "0.003", "reset"),
+	TBM(2, .70, .710, 500, 1600, "0.003", "reset"),
+	TBM(1, .60, .990, 500, 1600, "0.01", "reset"),
+	TBM(1, .75, .750, 0, 4000, "0.003", "keep"),
+	TBM(2, .75, .760, 0, 4000, "0.003", "keep"),
+	TBM(1, .60, .990, 0, 4000, "0.01", "keep"),
+	TBM(1, .70, .700, 0, 4000, "0.003", "decay"),
+	TBM(2, .70, .710, 0, 4000, "0.003", "decay"),
+	{TF, 1, .74, .74, .50, 0, 0, 100, 1600, 2e-4, OK},
+	{TF, 2, .74, .75, .50, 0, 0, 100, 1600, 2e-4, OK},
+};
+#define H_KEEP 3 /* the first keep run */
+
+static void test_history_verdicts(void **state)
+{
+	struct fix_run runs[N(history) + 2];
+	const char *t = claims_of(*state, history, N(history), false, true);
+
+	/* 70.5 and 75.5 points, sample std 0.707 each: pooled 0.707; keep is
+	 * better by 5 points, decay by 0; 500 lost over 10 steps */
+	expect(t, 7, "test accuracy: topk_batch+sparse_adam, the best rate "
+	       "per mode", "reset  topk_batch+sparse_adam [lr=0.003 "
+	       "on_change=reset] 70.50 \xc2\xb1 0.71% (2 seeds); history lost "
+	       "50 entries per step; optimizer state 1.56 KiB",
+	       "keep   topk_batch+sparse_adam [lr=0.003 on_change=keep] 75.50 "
+	       "\xc2\xb1 0.71% (2 seeds); history lost 0 entries per step; "
+	       "optimizer state 3.91 KiB; against reset: better by 5.000 "
+	       "points (pooled std 0.707): changes", "decay  topk_batch+"
+	       "sparse_adam [lr=0.003 on_change=decay] 70.50 \xc2\xb1 0.71% "
+	       "(2 seeds); history lost 0 entries per step; optimizer state "
+	       "3.91 KiB; against reset: better by 0.000 points (pooled std "
+	       "0.707): within the noise", "against S fixed, topk_first+"
+	       "sparse_adam 74.50 \xc2\xb1 0.71% (2 seeds): the best mode "
+	       "(keep) is better by 1.000 points (pooled std 0.707)",
+	       "SUPPORTED: history changes the result (topk_batch+sparse_adam: "
+	       "keep better by 5.000 points)", NULL);
+
+	/* keep only 0.5 points better: within the pooled std */
+	memcpy(runs, history, sizeof history);
+	runs[H_KEEP].test = .705;
+	runs[H_KEEP + 1].test = .715;
+	t = claims_of(*state, runs, N(history), false, true);
+	expect(t, 7, "better by 0.500 points (pooled std 0.707): within the "
+	       "noise", "REFUTED: history is worth little here: no mode "
+	       "differs from reset by more than the noise (topk_batch+"
+	       "sparse_adam: keep better by 0.500 points)", NULL);
+
+	/* and random+sparse_adam, one seed per mode: any margin counts, and
+	 * keep is 2 points worse there; topk_batch's keep stays within the
+	 * noise: one method of two changes */
+	runs[N(history)] = (struct fix_run){RND, 1, .60, .60, .05, 0, 100, 100,
+		1600, 2e-4, OK, .lr = "0.03", .mode = "reset"};
+	runs[N(history) + 1] = (struct fix_run){RND, 1, .58, .58, .05, 0, 0,
+		100, 4000, 2e-4, OK, .lr = "0.03", .mode = "keep"};
+	t = claims_of(*state, runs, N(runs), false, true);
+	expect(t, 7, "random+sparse_adam, the best rate per mode", "worse by "
+	       "2.000 points (pooled std 0.000): changes", "MIXED: history "
+	       "changes the result of 1 of 2 methods (topk_batch+sparse_adam: "
+	       "keep better by 0.500 points; random+sparse_adam: keep worse "
+	       "by 2.000 points)", NULL);
 }
 
 static void test_missing_file(void **state)
@@ -440,6 +528,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_quasi_sparsity, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_nothing_to_judge, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_history_verdicts, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_missing_file, setup,
 						teardown),

@@ -97,12 +97,10 @@ static size_t find_method(const struct ctx *c, const char *policy,
 	return found;
 }
 
-/* The setting of a method chosen on validation among its settings at the
- * density nearest 1% (the seed's); NONE without a usable run there. */
-static size_t chosen(const struct ctx *c, size_t m)
+/* The density of a method's settings nearest 1% (the seed's); NaN when
+ * none has one. */
+static double nearest_density(const struct ctx *c, size_t m)
 {
-	if (m == NONE)
-		return NONE;
 	const struct sb_agg_method *me = &c->agg.methods[m];
 	double near = NAN, gap = INFINITY;
 	for (size_t j = 0; j < me->n_settings; j++) {
@@ -112,7 +110,16 @@ static size_t chosen(const struct ctx *c, size_t m)
 			near = d;
 		}
 	}
-	size_t s = sb_aggregate_best(&c->agg, m, near);
+	return near;
+}
+
+/* The setting of a method chosen on validation among its settings at the
+ * density nearest 1% (the seed's); NONE without a usable run there. */
+static size_t chosen(const struct ctx *c, size_t m)
+{
+	if (m == NONE)
+		return NONE;
+	size_t s = sb_aggregate_best(&c->agg, m, nearest_density(c, m));
 	return s != NONE && c->agg.settings[s].n_usable ? s : NONE;
 }
 
@@ -673,6 +680,180 @@ static void claim_quasi(struct ctx *c)
 			100 * g);
 }
 
+/* ---- claim 7: what the history of a moving selection is worth ---- */
+
+static const char *const modes[] = {"reset", "keep", "decay"};
+enum { N_MODES = 3 };
+
+/* The on_change mode of a setting's runs, from the optimizer line of its
+ * first run's resolved configuration: 0 reset, 1 keep, 2 decay, -1 an
+ * unknown word. An optimizer without the parameter counts as reset (a
+ * file written before it existed ran what reset does now); only methods
+ * run under several modes are compared. */
+static int mode_of(const struct ctx *c, size_t s)
+{
+	const struct sb_agg_setting *st = &c->agg.settings[s];
+	const char *yaml = c->agg.runs[st->runs[0]].info->config_yaml;
+	static const char key[] = "on_change: ";
+	const char *line = !yaml ? NULL
+			   : !strncmp(yaml, "optimizer: ", 11)
+				   ? yaml
+				   : strstr(yaml, "\noptimizer: ");
+	if (!line)
+		return 0;
+	const char *end = strchr(line + 1, '\n');
+	const char *at = strstr(line, key);
+	if (!at || (end && at > end))
+		return 0;
+	at += sizeof key - 1;
+	for (int k = 0; k < N_MODES; k++) {
+		size_t len = strlen(modes[k]);
+		if (!strncmp(at, modes[k], len) && strchr(",} \n", at[len]))
+			return k;
+	}
+	return -1;
+}
+
+/* The setting of method m under mode k best on validation, among its
+ * settings with a usable run at the density nearest 1%; NONE if none. */
+static size_t best_in_mode(const struct ctx *c, size_t m, int k)
+{
+	const struct sb_agg_method *me = &c->agg.methods[m];
+	double near = nearest_density(c, m);
+	size_t best = NONE;
+
+	for (size_t j = 0; j < me->n_settings; j++) {
+		size_t s = me->settings[j];
+		const struct sb_agg_setting *st = &c->agg.settings[s];
+		if ((!isnan(near) && st->density != near) || !st->n_usable ||
+		    mode_of(c, s) != k)
+			continue;
+		double v = st->val_mean;
+		double b = best == NONE ? NAN : c->agg.settings[best].val_mean;
+		if (best == NONE || (isfinite(v) && (!isfinite(b) ||
+		    (c->agg.loss_metric ? v < b : v > b))))
+			best = s;
+	}
+	return best;
+}
+
+/* One mode's line: its metric, the history it lost and the state it held;
+ * against reset (k > 0), the margin and whether it exceeds the noise.
+ * Returns whether it does, with the margin in *d. */
+static bool put_mode(struct ctx *c, const size_t *s, int k, int split,
+		     double *d)
+{
+	char bytes[32];
+	double pooled = 0;
+
+	sb_format_bytes(mean_of(c, s[k], "optimizer_state_bytes", NULL),
+			bytes, sizeof bytes);
+	fprintf(c->out, "     %-6s ", modes[k]);
+	put_method(c, s[k], split);
+	fprintf(c->out, "; history lost %.0f entries per step; optimizer "
+		"state %s", mean_of(c, s[k], "history_lost_total", NULL) /
+		mean_of(c, s[k], "steps_done", NULL), bytes);
+	*d = k ? margin(c, s[k], s[0], split, &pooled) : 0;
+	bool changes = k && fabs(*d) > pooled;
+	if (k)
+		fprintf(c->out, "; against reset: %s by %.3f %s (pooled std "
+			"%.3f): %s", *d >= 0 ? "better" : "worse", fabs(*d),
+			unit(c), pooled, changes ? "changes" : "within the "
+			"noise");
+	fputc('\n', c->out);
+	return changes;
+}
+
+/* The policy's best mode against topk_first with the same optimizer: does
+ * the fixed set lose more than the history buys back? */
+static void put_against_first(struct ctx *c, size_t m, size_t best, int split)
+{
+	const struct sb_agg_method *me = &c->agg.methods[m];
+	size_t f = chosen(c, find_method(c, "topk_first", me->optimizer));
+	double pooled;
+
+	if (f == NONE || !strcmp(me->policy, "topk_first") ||
+	    split_of(c, (size_t[]){f, best}, 2) != split)
+		return;
+	double d = margin(c, best, f, split, &pooled);
+	fprintf(c->out, "     against S fixed, ");
+	put_method(c, f, split);
+	fprintf(c->out, ": the best mode (%s) is %s by %.3f %s (pooled std "
+		"%.3f)\n", modes[mode_of(c, best)], d >= 0 ? "better" : "worse",
+		fabs(d), unit(c), pooled);
+}
+
+static void claim_history(struct ctx *c)
+{
+	size_t compared = 0, changed = 0;
+	char why[512] = "";
+
+	head(c, 7, "Keeping the optimizer history of the components that "
+		   "leave and re-enter S (on_change keep or decay) changes "
+		   "the result.");
+	for (size_t m = 0; m < c->agg.n_methods; m++) {
+		size_t s[N_MODES], present[N_MODES], n = 0;
+		for (int k = 0; k < N_MODES; k++)
+			if ((s[k] = best_in_mode(c, m, k)) != NONE)
+				present[n++] = s[k];
+		int split = n >= 2 && s[0] != NONE ? split_of(c, present, n)
+						   : -1;
+		if (split < 0 || is_reference(c, m))
+			continue;
+		put_split(c, split);
+		fprintf(c->out, "%s, the best rate per mode\n",
+			c->agg.methods[m].method);
+		bool changes = false;
+		double d, big = 0;
+		int big_k = 0;
+		size_t best = s[0];
+		for (int k = 0; k < N_MODES; k++) {
+			if (s[k] == NONE)
+				continue;
+			changes |= put_mode(c, s, k, split, &d);
+			if (k && fabs(d) >= fabs(big)) {
+				big = d;
+				big_k = k;
+			}
+			double pooled;
+			if (k && margin(c, s[k], best, split, &pooled) > 0)
+				best = s[k];
+		}
+		put_against_first(c, m, best, split);
+		size_t len = strlen(why);
+		if (big_k)
+			snprintf(why + len, sizeof why - len, "%s%s: %s %s by "
+				 "%.3f %s", compared ? "; " : "",
+				 c->agg.methods[m].method, modes[big_k],
+				 big >= 0 ? "better" : "worse", fabs(big),
+				 unit(c));
+		compared++;
+		changed += changes;
+	}
+	if (!compared) {
+		fprintf(c->out, "   cannot be judged from this file: no method "
+			"was run under on_change reset and keep or decay "
+			"(experiments/history_ablation.yaml runs topk_batch "
+			"under all three)\n");
+		c->counts[UNMEASURED]++;
+		return;
+	}
+	rule(c, "each method run under several on_change modes at its best "
+		"rate per mode on validation; a mode changes the result if its "
+		"metric differs from reset's by more than the pooled std (any "
+		"margin with one seed). SUPPORTED if keep or decay changes it "
+		"for every method compared, MIXED if for some, REFUTED if for "
+		"none");
+	if (changed == compared)
+		verdict(c, SUPPORTED, "history changes the result (%s)", why);
+	else if (changed)
+		verdict(c, MIXED, "history changes the result of %zu of %zu "
+			"methods (%s)", changed, compared, why);
+	else
+		verdict(c, REFUTED, "history is worth little here: no mode "
+			"differs from reset by more than the noise (%s)", why);
+}
+
 int sb_claims(const char *results_path, FILE *out, struct sb_error *err)
 {
 	struct ctx c = {.out = out, .err = err, .full = NONE};
@@ -694,6 +875,7 @@ int sb_claims(const char *results_path, FILE *out, struct sb_error *err)
 	claim_close(&c);
 	claim_pretrain(&c);
 	claim_quasi(&c);
+	claim_history(&c);
 	fprintf(out, "\nverdicts: %zu supported, %zu refuted, %zu mixed, %zu "
 		"not measured here\n", c.counts[SUPPORTED], c.counts[REFUTED],
 		c.counts[MIXED], c.counts[UNMEASURED]);
