@@ -308,7 +308,9 @@ struct sb_opt_step {
 };
 
 struct sb_opt_report {
-	size_t history_lost; /* state entries reset this step */
+	size_t history_lost; /* state entries lost this step: state that
+	                        existed and was discarded or reset (not a
+	                        component entering for the first time) */
 };
 
 struct sb_optimizer {
