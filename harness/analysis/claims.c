@@ -748,7 +748,7 @@ static bool put_mode(struct ctx *c, const size_t *s, int k, int split,
 
 	sb_format_bytes(mean_of(c, s[k], "optimizer_state_bytes", NULL),
 			bytes, sizeof bytes);
-	fprintf(c->out, "     %-6s ", modes[k]);
+	fprintf(c->out, "\n     %-6s ", modes[k]);
 	put_method(c, s[k], split);
 	fprintf(c->out, "; history lost %.0f entries per step; optimizer "
 		"state %s", mean_of(c, s[k], "history_lost_total", NULL) /
@@ -760,7 +760,6 @@ static bool put_mode(struct ctx *c, const size_t *s, int k, int split,
 			"%.3f): %s", *d >= 0 ? "better" : "worse", fabs(*d),
 			unit(c), pooled, changes ? "changes" : "within the "
 			"noise");
-	fputc('\n', c->out);
 	return changes;
 }
 
@@ -776,10 +775,10 @@ static void put_against_first(struct ctx *c, size_t m, size_t best, int split)
 	    split_of(c, (size_t[]){f, best}, 2) != split)
 		return;
 	double d = margin(c, best, f, split, &pooled);
-	fprintf(c->out, "     against S fixed, ");
+	fprintf(c->out, "\n     against S fixed, ");
 	put_method(c, f, split);
 	fprintf(c->out, ": the best mode (%s) is %s by %.3f %s (pooled std "
-		"%.3f)\n", modes[mode_of(c, best)], d >= 0 ? "better" : "worse",
+		"%.3f)", modes[mode_of(c, best)], d >= 0 ? "better" : "worse",
 		fabs(d), unit(c), pooled);
 }
 
@@ -800,8 +799,10 @@ static void claim_history(struct ctx *c)
 						   : -1;
 		if (split < 0 || is_reference(c, m))
 			continue;
+		if (compared)
+			fputc('\n', c->out);
 		put_split(c, split);
-		fprintf(c->out, "%s, the best rate per mode\n",
+		fprintf(c->out, "%s, the best rate per mode",
 			c->agg.methods[m].method);
 		bool changes = false;
 		double d, big = 0;
