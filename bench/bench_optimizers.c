@@ -52,7 +52,8 @@ static void open_opt(struct opt_run *o, const struct sb_optimizer *opt,
 	memcpy(o->decl + ns, opt->params, no * sizeof *o->decl);
 	o->priv = sb_calloc(1, opt->priv_size);
 	if (sb_values_defaults(&o->cfg, o->decl, &err) ||
-	    (on_change && sb_values_set(&o->cfg, "on_change", on_change, &err)) ||
+	    (on_change &&
+	     sb_values_set(&o->cfg, "on_change", on_change, &err)) ||
 	    opt->init(o->priv, &o->cfg, N, &err)) {
 		fprintf(stderr, "bench_optimizers: %s\n", err.msg);
 		exit(1);

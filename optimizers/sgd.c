@@ -52,7 +52,8 @@ static int sgd_init(void *priv, const struct sb_values *cfg, size_t n_params,
 	s->n = n_params;
 	enum sb_on_change mode = sb_on_change_read(cfg);
 	sb_sparse_state_init(&s->state, 1, mode,
-			     mode == SB_ON_CHANGE_DECAY ? decay_return : NULL, s);
+			     mode == SB_ON_CHANGE_DECAY ? decay_return : NULL,
+			     s);
 	sb_powers_init(&s->decay, s->momentum);
 	if (s->momentum > 0.0f && !s->sparse_buffer)
 		s->buf = sb_calloc(n_params, sizeof *s->buf);

@@ -1,7 +1,8 @@
 /* sparse_adam.c - AdamW (Loshchilov and Hutter, ICLR 2019) with moments only
  * for the components currently selected, each with its own step count for the
  * bias correction; entries that leave the selection lose their history, or
- * keep it frozen or decayed as lazy Adam does (on_change, docs/optimizers.md). */
+ * keep it frozen or decayed as lazy Adam does (on_change,
+ * docs/optimizers.md). */
 #include "sb.h"
 #include "util.h"
 #include "lib/adamw.h"
@@ -84,7 +85,8 @@ static int sparse_adam_init(void *priv, const struct sb_values *cfg,
 	adamw_hyper_read(&s->h, cfg);
 	enum sb_on_change mode = sb_on_change_read(cfg);
 	sb_sparse_state_init(&s->state, N_COLS, mode,
-			     mode == SB_ON_CHANGE_DECAY ? decay_return : NULL, s);
+			     mode == SB_ON_CHANGE_DECAY ? decay_return : NULL,
+			     s);
 	sb_powers_init(&s->decay1, s->h.beta1_d);
 	sb_powers_init(&s->decay2, s->h.beta2_d);
 	return 0;

@@ -425,7 +425,7 @@ static void test_nothing_to_judge(void **state)
 	for (int no = 1; no <= 6; no++)
 		expect(t, no, "   not measured here (needs ", NULL);
 	expect(t, 1, "(needs retained measured for topk_batch", NULL);
-	expect(t, 7, "   cannot be judged from this file: no method was run "
+	expect(t, 7, "   cannot be judged from this file: no policy was run "
 	       "under on_change reset and keep or decay (experiments/"
 	       "history_ablation.yaml", NULL);
 	assert_null(strstr(t, "rule:"));
@@ -437,7 +437,7 @@ static void test_nothing_to_judge(void **state)
  * chosen per mode on validation (lr=0.01 validates worse and its test
  * numbers would show if it were taken), then each mode against reset.
  * Sparse Adam parks 20 B per entry that left: keep and decay hold more. */
-#define TBM(seed, val, test, lost, bytes, rate, on_change)                      \
+#define TBM(seed, val, test, lost, bytes, rate, on_change)                     \
 	{TB, seed, val, test, .70, .30, lost, 100, bytes, 2e-4, OK,            \
 	 .lr = rate, .mode = on_change}
 static const struct fix_run history[] = {
@@ -461,8 +461,8 @@ static void test_history_verdicts(void **state)
 
 	/* 70.5 and 75.5 points, sample std 0.707 each: pooled 0.707; keep is
 	 * better by 5 points, decay by 0; 500 lost over 10 steps */
-	expect(t, 7, "test accuracy: topk_batch+sparse_adam, the best rate "
-	       "per mode", "reset  topk_batch+sparse_adam [lr=0.003 "
+	expect(t, 7, "test accuracy: topk_batch with sparse_adam, the best "
+	       "setting per mode", "reset  topk_batch+sparse_adam [lr=0.003 "
 	       "on_change=reset] 70.50 \xc2\xb1 0.71% (2 seeds); history lost "
 	       "50 entries per step; optimizer state 1.56 KiB",
 	       "keep   topk_batch+sparse_adam [lr=0.003 on_change=keep] 75.50 "
@@ -500,11 +500,45 @@ static void test_history_verdicts(void **state)
 	runs[N(history) + 1] = (struct fix_run){RND, 1, .58, .58, .05, 0, 0,
 		100, 4000, 2e-4, OK, .lr = "0.03", .mode = "keep"};
 	t = claims_of(*state, runs, N(runs), false, true);
-	expect(t, 7, "random+sparse_adam, the best rate per mode", "worse by "
+	expect(t, 7, "random with sparse_adam, the best setting per mode",
+	       "worse by "
 	       "2.000 points (pooled std 0.000): changes", "MIXED: history "
-	       "changes the result of 1 of 2 methods (topk_batch+sparse_adam: "
+	       "changes the result of 1 of 2 pairs (topk_batch+sparse_adam: "
 	       "keep better by 0.500 points; random+sparse_adam: keep worse "
 	       "by 2.000 points)", NULL);
+}
+
+/* The same runs given a method per mode, keep's first in the file: claim
+ * 7 compares the modes of a policy and optimizer across its methods, and
+ * claims 1 to 6 take the method with reset runs. */
+static void test_history_across_methods(void **state)
+{
+	static const char *const order[] = {"keep", "reset", "decay"};
+	static const char *const names[] = {"topk_batch.keep",
+					    "topk_batch.reset",
+					    "topk_batch.decay"};
+	struct fix_run runs[N(history)];
+	size_t n = 0;
+
+	for (size_t o = 0; o < 3; o++)
+		for (size_t i = 0; i < N(history); i++) {
+			const char *mode = history[i].mode;
+			if (mode && !strcmp(mode, order[o])) {
+				runs[n] = history[i];
+				runs[n++].method = names[o];
+			}
+		}
+	for (size_t i = 0; i < N(history); i++)
+		if (!history[i].mode)
+			runs[n++] = history[i];
+	const char *t = claims_of(*state, runs, n, false, true);
+	expect(t, 7, "topk_batch with sparse_adam, the best setting per mode",
+	       "reset  topk_batch.reset [lr=0.003 on_change=reset] 70.50",
+	       "keep   topk_batch.keep [lr=0.003 on_change=keep] 75.50",
+	       "decay  topk_batch.decay [lr=0.003 on_change=decay] 70.50",
+	       "SUPPORTED: history changes the result (topk_batch+sparse_adam: "
+	       "keep better by 5.000 points)", NULL);
+	expect(t, 2, "history lost 500 state entries in total", NULL);
 }
 
 static void test_missing_file(void **state)
@@ -535,6 +569,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_history_verdicts, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_history_across_methods,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_file, setup,
 						teardown),
 	};

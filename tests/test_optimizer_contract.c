@@ -238,7 +238,8 @@ static void check_moves_and_losses(const struct sb_optimizer *opt,
 			}
 			if (p[i] != before[i])
 				fail_msg("%s%s: component %zu outside S moved "
-					 "at step %d", opt->name, v->text, i, t);
+					 "at step %d", opt->name, v->text, i,
+					 t);
 		}
 		size_t left = t == 1 ? 0 : count_leaving(idx[prev], k[prev],
 							 idx[cur], k[cur]);
@@ -264,7 +265,7 @@ static void test_only_selection_moves(void **state)
 	}
 }
 
-/* ---- state_bytes ------------------------------------------------------------ */
+/* ---- state_bytes ---------------------------------------------------------- */
 
 /* Bytes the allocator has handed out and not had back, where the C library
  * can tell (glibc); 0 where it cannot (the sanitizers' allocator). glibc
@@ -382,7 +383,8 @@ static void check_parked_bytes(const struct sb_optimizer *opt,
 		if (bk - br != gamma * (n_ever - k))
 			fail_msg("%s%s: %zu bytes more than reset with %zu "
 				 "parked, %zu per parked entry before",
-				 opt->name, vk.text, bk - br, n_ever - k, gamma);
+				 opt->name, vk.text, bk - br, n_ever - k,
+				 gamma);
 	}
 	/* a state that exists parks something: 4 bytes of index at least */
 	if (opt->state_bytes(reset.priv) &&
@@ -408,7 +410,7 @@ static void test_parked_state_is_counted(void **state)
 	}
 }
 
-/* ---- on_change: reset, keep, decay ---------------------------------------- */
+/* ---- on_change: reset, keep, decay --------------------------------------- */
 
 /* Five components over four steps, every step a new S:
  *   0  selected throughout (S is never empty)
@@ -493,11 +495,13 @@ static void check_on_change(const struct sb_optimizer *opt,
 	for (int t = 0; t < T4; t++) {
 		assert_int_equal(keep.lost[t], 0);
 		assert_int_equal(decay.lost[t], 0);
-		assert_int_equal(reset.lost[t], reset.stateful ? LEFT_AT[t] : 0);
+		assert_int_equal(reset.lost[t],
+				 reset.stateful ? LEFT_AT[t] : 0);
 	}
 	/* an optimizer with state tells the three apart here */
 	if (reset.stateful)
-		assert_true(reset.p[1] != keep.p[1] && keep.p[1] != decay.p[1] &&
+		assert_true(reset.p[1] != keep.p[1] &&
+			    keep.p[1] != decay.p[1] &&
 			    reset.p[1] != decay.p[1]);
 }
 

@@ -80,23 +80,6 @@ static bool is_reference(const struct ctx *c, size_t m)
 	return is_named(c, m, "head_only") || is_named(c, m, "scratch");
 }
 
-/* The method `<policy>+<optimizer>`, else the first other method of that
- * policy and optimizer that is not a reference; NONE if there is none. */
-static size_t find_method(const struct ctx *c, const char *policy,
-			  const char *optimizer)
-{
-	char *name = sb_asprintf("%s+%s", policy, optimizer);
-	size_t found = find_named(c, name);
-
-	free(name);
-	for (size_t m = 0; m < c->agg.n_methods && found == NONE; m++)
-		if (!strcmp(c->agg.methods[m].policy, policy) &&
-		    !strcmp(c->agg.methods[m].optimizer, optimizer) &&
-		    !is_reference(c, m))
-			found = m;
-	return found;
-}
-
 /* The density of a method's settings nearest 1% (the seed's); NaN when
  * none has one. */
 static double nearest_density(const struct ctx *c, size_t m)
@@ -176,6 +159,27 @@ static size_t best_in_mode(const struct ctx *c, size_t m, int k)
 static size_t chosen(const struct ctx *c, size_t m)
 {
 	return m == NONE ? NONE : best_in_mode(c, m, 0);
+}
+
+/* The method `<policy>+<optimizer>`, else the first other method of that
+ * policy and optimizer that is not a reference, preferring one with a
+ * usable run under on_change reset (a pair given a method per mode); NONE
+ * if there is none. */
+static size_t find_method(const struct ctx *c, const char *policy,
+			  const char *optimizer)
+{
+	char *name = sb_asprintf("%s+%s", policy, optimizer);
+	size_t found = find_named(c, name);
+
+	free(name);
+	for (int pass = 0; pass < 2 && found == NONE; pass++)
+		for (size_t m = 0; m < c->agg.n_methods && found == NONE; m++)
+			if (!strcmp(c->agg.methods[m].policy, policy) &&
+			    !strcmp(c->agg.methods[m].optimizer, optimizer) &&
+			    !is_reference(c, m) &&
+			    (pass || best_in_mode(c, m, 0) != NONE))
+				found = m;
+	return found;
 }
 
 /* ---- numbers over the usable runs of a setting ---- */
@@ -737,6 +741,44 @@ static void claim_quasi(struct ctx *c)
 
 /* ---- claim 7: what the history of a moving selection is worth ---- */
 
+/* Whether method m is the first method (not a reference) of its policy and
+ * optimizer: claim 7 compares a pair once, over all its methods. */
+static bool first_of_pair(const struct ctx *c, size_t m)
+{
+	const struct sb_agg_method *me = &c->agg.methods[m];
+	for (size_t o = 0; o < m; o++)
+		if (!is_reference(c, o) &&
+		    !strcmp(c->agg.methods[o].policy, me->policy) &&
+		    !strcmp(c->agg.methods[o].optimizer, me->optimizer))
+			return false;
+	return !is_reference(c, m);
+}
+
+/* The setting under mode k best on validation among every method (not a
+ * reference) of the policy and optimizer of method m: a mode may be swept
+ * within one method or given to methods of its own. NONE if none. */
+static size_t best_of_pair(const struct ctx *c, size_t m, int k)
+{
+	const struct sb_agg_method *me = &c->agg.methods[m];
+	size_t best = NONE;
+
+	for (size_t o = m; o < c->agg.n_methods; o++) {
+		if (is_reference(c, o) ||
+		    strcmp(c->agg.methods[o].policy, me->policy) ||
+		    strcmp(c->agg.methods[o].optimizer, me->optimizer))
+			continue;
+		size_t s = best_in_mode(c, o, k);
+		if (s == NONE)
+			continue;
+		double v = c->agg.settings[s].val_mean;
+		double b = best == NONE ? NAN : c->agg.settings[best].val_mean;
+		if (best == NONE || (isfinite(v) && (!isfinite(b) ||
+		    (c->agg.loss_metric ? v < b : v > b))))
+			best = s;
+	}
+	return best;
+}
+
 /* One mode's line: its metric, the history it lost and the state it held;
  * against reset (k > 0), the margin and whether it exceeds the noise.
  * Returns whether it does, with the margin in *d. */
@@ -792,18 +834,21 @@ static void claim_history(struct ctx *c)
 		   "the result.");
 	for (size_t m = 0; m < c->agg.n_methods; m++) {
 		size_t s[N_MODES], present[N_MODES], n = 0;
+		const struct sb_agg_method *me = &c->agg.methods[m];
+		if (!first_of_pair(c, m))
+			continue;
 		for (int k = 0; k < N_MODES; k++)
-			if ((s[k] = best_in_mode(c, m, k)) != NONE)
+			if ((s[k] = best_of_pair(c, m, k)) != NONE)
 				present[n++] = s[k];
 		int split = n >= 2 && s[0] != NONE ? split_of(c, present, n)
 						   : -1;
-		if (split < 0 || is_reference(c, m))
+		if (split < 0)
 			continue;
 		if (compared)
 			fputc('\n', c->out);
 		put_split(c, split);
-		fprintf(c->out, "%s, the best rate per mode",
-			c->agg.methods[m].method);
+		fprintf(c->out, "%s with %s, the best setting per mode",
+			me->policy, me->optimizer);
 		bool changes = false;
 		double d, big = 0;
 		int big_k = 0;
@@ -823,33 +868,33 @@ static void claim_history(struct ctx *c)
 		put_against_first(c, m, best, split);
 		size_t len = strlen(why);
 		if (big_k)
-			snprintf(why + len, sizeof why - len, "%s%s: %s %s by "
-				 "%.3f %s", compared ? "; " : "",
-				 c->agg.methods[m].method, modes[big_k],
+			snprintf(why + len, sizeof why - len, "%s%s+%s: %s %s "
+				 "by %.3f %s", compared ? "; " : "", me->policy,
+				 me->optimizer, modes[big_k],
 				 big >= 0 ? "better" : "worse", fabs(big),
 				 unit(c));
 		compared++;
 		changed += changes;
 	}
 	if (!compared) {
-		fprintf(c->out, "   cannot be judged from this file: no method "
+		fprintf(c->out, "   cannot be judged from this file: no policy "
 			"was run under on_change reset and keep or decay "
 			"(experiments/history_ablation.yaml runs topk_batch "
 			"under all three)\n");
 		c->counts[UNMEASURED]++;
 		return;
 	}
-	rule(c, "each method run under several on_change modes at its best "
-		"rate per mode on validation; a mode changes the result if its "
-		"metric differs from reset's by more than the pooled std (any "
-		"margin with one seed). SUPPORTED if keep or decay changes it "
-		"for every method compared, MIXED if for some, REFUTED if for "
-		"none");
+	rule(c, "each policy and optimizer run under several on_change "
+		"modes, at its best setting per mode on validation; a mode "
+		"changes the result if its metric differs from reset's by more "
+		"than the pooled std (any margin with one seed). SUPPORTED if "
+		"keep or decay changes it for every pair compared, MIXED if "
+		"for some, REFUTED if for none");
 	if (changed == compared)
 		verdict(c, SUPPORTED, "history changes the result (%s)", why);
 	else if (changed)
 		verdict(c, MIXED, "history changes the result of %zu of %zu "
-			"methods (%s)", changed, compared, why);
+			"pairs (%s)", changed, compared, why);
 	else
 		verdict(c, REFUTED, "history is worth little here: no mode "
 			"differs from reset by more than the noise (%s)", why);

@@ -40,9 +40,9 @@ size_t sb_sparse_state_align(struct sb_sparse_state *st,
  * entries that leave are dropped; with keep and decay they are parked
  * (left after `steps` updates), and parked entries that re-enter come back
  * with their columns (then st->resume is called); a component never
- * selected before starts at zero. Returns the history lost: the entries whose state
- * existed and was discarded, i.e. those that left with reset, 0 with keep
- * and decay. */
+ * selected before starts at zero. Returns the history lost: the entries
+ * whose state existed and was discarded, i.e. those that left with reset,
+ * 0 with keep and decay. */
 size_t sb_sparse_state_follow(struct sb_sparse_state *st,
 			      const struct sb_selection *sel, bool changed,
 			      size_t steps);
