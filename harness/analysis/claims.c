@@ -880,7 +880,7 @@ static void claim_history(struct ctx *c)
 		fprintf(c->out, "   cannot be judged from this file: no policy "
 			"was run under on_change reset and keep or decay "
 			"(experiments/history_ablation.yaml runs topk_batch "
-			"under all three)\n");
+			"and topk_refresh under all three)\n");
 		c->counts[UNMEASURED]++;
 		return;
 	}
