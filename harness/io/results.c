@@ -55,7 +55,7 @@ const struct sb_column sb_step_columns[] = {
 	     "energy share of the top-|S| of |g|, the best set of that size"),
 	STEP(churn, "1", "|S_t minus S_(t-1)| / |S_t| (NaN if not measured)"),
 	STEP(history_lost, "entries",
-	     "optimizer state entries reset this step"),
+	     "optimizer state entries lost this step (discarded or reset)"),
 	STEP(ever_selected, "components",
 	     "distinct components selected at least once so far"),
 	STEP(t_forward, "s", "time of the forward pass"),

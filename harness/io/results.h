@@ -24,7 +24,7 @@ struct sb_step_row {
 	double retained;        /* sum_{i in S} g_i^2 / sum_i g_i^2 */
 	double oracle_retained; /* the same for the top-|S| of |g| */
 	double churn;           /* |S_t \ S_{t-1}| / |S_t| */
-	double history_lost;    /* optimizer state entries reset this step */
+	double history_lost;    /* optimizer state entries lost this step */
 	double ever_selected;   /* distinct components selected so far */
 	double t_forward, t_backward, t_select, t_update, t_metrics; /* s */
 };
