@@ -2,6 +2,7 @@
  * only place that prints errors and chooses the exit code: 0 success,
  * 1 a run failed, 2 bad input (spec, file, argument). */
 #include "analysis/claims.h"
+#include "io/delta.h"
 #include "io/merge.h"
 #include "run/experiment.h"
 #include "spec/params.h"
@@ -34,6 +35,9 @@ static const char usage_main[] =
 	"                    the plugins compiled in, with their parameters\n"
 	"  merge OUT.h5 SHARD.h5... [--force] [--partial] [--overwrite]\n"
 	"                    combine the results files of a spec's shards\n"
+	"  apply BASE DELTA -o OUT [--overwrite]\n"
+	"                    rebuild a fine-tuned checkpoint from its base and\n"
+	"                    the sparse delta a run saved (train.save_delta)\n"
 	"  show RESULTS.h5...  a table of the runs in a results file\n"
 	"  plot RESULTS.h5... [--out DIR] [--format pdf,png,svg] [FIGURE...]\n"
 	"                    draw the figures with gnuplot\n"
@@ -90,6 +94,19 @@ static const char usage_merge[] =
 	"  --force          merge shards of different specs or git commits\n"
 	"  --partial        write the runs there are; still lists the others\n"
 	"  --overwrite      replace an existing OUT.h5 (never a shard)\n";
+
+static const char usage_apply[] =
+	"usage: sparsebench apply BASE DELTA -o OUT [--overwrite]\n"
+	"\n"
+	"Writes OUT, a checkpoint (model: {checkpoint: OUT}) of the fine-tuned\n"
+	"parameters: BASE (the run's model.checkpoint: a checkpoint or llm.c\n"
+	"weights) with the changes of DELTA (written by train.save_delta),\n"
+	"bit for bit. Refuses (exit 2) a BASE whose checksum is not the one\n"
+	"DELTA was made for, a damaged DELTA and an existing OUT; OUT is\n"
+	"written whole or not at all.\n"
+	"\n"
+	"  -o OUT           the checkpoint to write\n"
+	"  --overwrite      replace an existing OUT\n";
 
 static const char usage_show[] =
 	"usage: sparsebench show RESULTS.h5...\n"
@@ -440,6 +457,40 @@ static int cmd_merge(int argc, char **argv)
 	return rc ? fail(&err, EXIT_BAD_INPUT) : EXIT_OK;
 }
 
+/* ---- apply ---- */
+
+static int cmd_apply(int argc, char **argv)
+{
+	const char *paths[2] = {NULL, NULL}, *out = NULL;
+	bool overwrite = false;
+	size_t n = 0;
+	for (int i = 1; i < argc; i++) {
+		if (is_help(argv[i])) {
+			fputs(usage_apply, stdout);
+			return EXIT_OK;
+		} else if (!strcmp(argv[i], "-o") && i + 1 < argc) {
+			out = argv[++i];
+		} else if (!strcmp(argv[i], "--overwrite")) {
+			overwrite = true;
+		} else if (argv[i][0] == '-' || n == 2) {
+			return bad_usage(usage_apply,
+					 "unexpected argument '%s'", argv[i]);
+		} else {
+			paths[n++] = argv[i];
+		}
+	}
+	if (n < 2)
+		return bad_usage(usage_apply, "%s", "expected BASE and DELTA");
+	if (!out)
+		return bad_usage(usage_apply, "%s", "missing -o OUT");
+	struct sb_error err = {{0}};
+	if (sb_delta_apply(paths[0], paths[1], out, overwrite, &err))
+		return fail(&err, EXIT_BAD_INPUT);
+	fprintf(stderr, "wrote '%s' from base '%s' and delta '%s'\n", out,
+		paths[0], paths[1]);
+	return EXIT_OK;
+}
+
 /* ---- show, plot, report ---- */
 
 /* The results a reader reads: one file as it is, or several shard files
@@ -613,7 +664,7 @@ int main(int argc, char **argv)
 		{"run", cmd_run},   {"validate", cmd_validate},
 		{"list", cmd_list}, {"show", cmd_show},
 		{"plot", cmd_plot}, {"report", cmd_report},
-		{"merge", cmd_merge},
+		{"merge", cmd_merge}, {"apply", cmd_apply},
 	};
 	if (argc < 2) {
 		fputs(usage_main, stderr);

@@ -140,7 +140,8 @@ int sb_checkpoint_save(const char *path, const char *model_name,
 
 /* ---- load ------------------------------------------------------------- */
 
-static bool is_fresh(const char *name, char *const *fresh, size_t n_fresh)
+bool sb_checkpoint_is_fresh(const char *name, char *const *fresh,
+			    size_t n_fresh)
 {
 	for (size_t i = 0; i < n_fresh; i++)
 		if (!fnmatch(fresh[i], name, 0))
@@ -314,7 +315,7 @@ static int load_hdf5(const char *path, const struct sb_layout *layout,
 	int rc = 0;
 	for (size_t i = 0; !rc && i < layout->n_tensors; i++) {
 		const struct sb_tensor *t = &layout->tensors[i];
-		if (!is_fresh(t->name, fresh, n_fresh))
+		if (!sb_checkpoint_is_fresh(t->name, fresh, n_fresh))
 			rc = read_tensor(file, path, model ? model : "?",
 					 version, t, params, err);
 	}

@@ -4,6 +4,7 @@
  * metrics on their own timer, evaluation every N steps, all logged. */
 #include "run/run.h"
 #include "io/checkpoint.h"
+#include "io/delta.h"
 #include "run/grad_plan.h"
 #include "run/inputs.h"
 #include "run/memory.h"
@@ -50,6 +51,7 @@ struct run {
 	struct sb_ever ever;
 	struct sb_probe *probe; /* train.grad_shares only */
 	bool rss_reset; /* the peak resident size is this run's alone */
+	uint64_t base_checksum; /* train.save_delta: of the loaded base */
 };
 
 /* Running figures for the summary attributes. */
@@ -118,6 +120,9 @@ static int run_setup(struct run *r, struct sb_error *err)
 	if (!r->in.info.n_examples[SB_TRAIN] || !r->in.info.n_examples[SB_VAL])
 		return sb_error(err, "dataset '%s' has an empty train or "
 				"validation split", c->dataset->name);
+	if (*sb_values_str(train, "save_delta"))
+		r->base_checksum = sb_delta_run_checksum(c, &r->in.layout,
+							 r->in.params);
 	size_t n = r->in.layout.n_params;
 	sb_grad_planner_init(&r->planner, &r->in.layout);
 	sb_batch_alloc(&r->batch, &r->in.info, max_batch);
@@ -528,8 +533,28 @@ static enum sb_status end_diverged(struct run *r, struct sb_run_log *log,
 	return SB_STATUS_DIVERGED;
 }
 
-/* After the last step: the test split, the summary, the gradient shares and
- * the checkpoint. */
+/* The run's sparse delta against the base it loaded (io/delta.h), and
+ * where it went. */
+static int save_delta(struct run *r, struct sb_run_log *log,
+		      const char *pattern, struct sb_error *err)
+{
+	char *path = sb_run_path(pattern, r->cfg);
+	struct sb_delta_stats st;
+	int rc = sb_delta_save(path, r->cfg, &r->in.layout, r->in.params,
+			       r->base_checksum, &st, err);
+	if (!rc) {
+		sb_run_log_attr_str(log, "delta", path);
+		sb_run_log_attr(log, "delta_changed", (double)st.n_change,
+				"components");
+		sb_run_log_attr(log, "delta_set", (double)st.n_value,
+				"components");
+	}
+	free(path);
+	return rc;
+}
+
+/* After the last step: the test split, the summary, the gradient shares,
+ * the checkpoint and the delta. */
 static enum sb_status finish(struct run *r, struct sb_run_log *log,
 			     const struct tally *tl, struct sb_error *err)
 {
@@ -549,6 +574,9 @@ static enum sb_status finish(struct run *r, struct sb_run_log *log,
 	const char *save = sb_values_str(&c->train_cfg, "save_checkpoint");
 	if (*save && sb_checkpoint_save(save, c->model->name, c->config_yaml,
 					&r->in.layout, r->in.params, err))
+		return SB_STATUS_FAILED;
+	const char *delta = sb_values_str(&c->train_cfg, "save_delta");
+	if (*delta && save_delta(r, log, delta, err))
 		return SB_STATUS_FAILED;
 	return SB_STATUS_COMPLETED;
 }

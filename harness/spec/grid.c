@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* A guard against grids nobody means to run (and against alias bombs). */
@@ -177,7 +178,7 @@ struct origin {
 	size_t method;
 	const struct sb_ynode **choices;
 	size_t n_choices;
-	const struct sb_ynode *checkpoint, *checkpoint_spec;
+	const struct sb_ynode *checkpoint, *checkpoint_spec, *save_delta;
 };
 
 struct grid {
@@ -323,6 +324,8 @@ static void make_run(struct grid *g, const struct combo *c, const size_t *pick,
 		value_node(c->model, c->axes, pick, c->n_axes, "checkpoint");
 	o->checkpoint_spec = value_node(c->model, c->axes, pick, c->n_axes,
 					"checkpoint_spec");
+	o->save_delta =
+		value_node(c->train, c->axes, pick, c->n_axes, "save_delta");
 }
 
 static void add_axes(struct combo *c, const struct sb_section *sec)
@@ -508,6 +511,79 @@ static int check_files(const struct grid *g)
 	return rc;
 }
 
+char *sb_run_path(const char *pattern, const struct sb_run_cfg *run)
+{
+	struct sb_strbuf buf = {0};
+	sb_strbuf_printf(&buf, "%s", "");
+	for (const char *p = pattern; *p;) {
+		const char *at = strstr(p, "{id}");
+		if (!at) {
+			sb_strbuf_printf(&buf, "%s", p);
+			break;
+		}
+		sb_strbuf_printf(&buf, "%.*s%s", (int)(at - p), p, run->id);
+		p = at + strlen("{id}");
+	}
+	return buf.s;
+}
+
+/* The folder of a path exists. */
+static bool folder_exists(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir = slash ? sb_asprintf("%.*s", slash == path ? 1 :
+					(int)(slash - path), path)
+			  : sb_strdup(".");
+	struct stat st;
+	bool yes = stat(dir, &st) == 0 && S_ISDIR(st.st_mode);
+	free(dir);
+	return yes;
+}
+
+/* save_delta: a base checkpoint to compare with, an existing folder, and
+ * a file of its own for every run (docs/deltas.md). */
+static int check_deltas(const struct grid *g)
+{
+	const struct sb_spec *spec = g->spec;
+	struct keyed *paths = sb_calloc(spec->n_runs + 1, sizeof *paths);
+	size_t n = 0;
+	int rc = 0;
+	for (size_t r = 0; r < spec->n_runs && !rc; r++) {
+		const struct sb_run_cfg *run = &spec->runs[r];
+		const char *pattern = sb_values_str(&run->train_cfg,
+						    "save_delta");
+		const struct sb_ynode *at = g->origins[r].save_delta;
+		if (!*pattern)
+			continue;
+		char *path = sb_run_path(pattern, run);
+		paths[n++] = (struct keyed){path, r};
+		if (!*sb_values_str(&run->model_cfg, "checkpoint"))
+			rc = sb_yaml_error(g->ps->err, g->ps->path, at,
+					   "save_delta needs a base to compare "
+					   "with: run '%s' has no model "
+					   "checkpoint", run->id);
+		else if (!folder_exists(path))
+			rc = sb_yaml_error(g->ps->err, g->ps->path, at,
+					   "save_delta '%s': its folder does "
+					   "not exist", path);
+	}
+	if (!rc)
+		qsort(paths, n, sizeof *paths, compare_ids);
+	for (size_t k = 1; k < n && !rc; k++)
+		if (!strcmp(paths[k - 1].id, paths[k].id))
+			rc = sb_yaml_error(
+				g->ps->err, g->ps->path,
+				g->origins[paths[k].run].save_delta,
+				"save_delta '%s' is the same file for runs "
+				"'%s' and '%s' (put {id} in it)", paths[k].id,
+				spec->runs[paths[k - 1].run].id,
+				spec->runs[paths[k].run].id);
+	for (size_t k = 0; k < n; k++)
+		free((char *)paths[k].id);
+	free(paths);
+	return rc;
+}
+
 int sb_grid_expand(const struct sb_spec_parse *ps, struct sb_spec *spec)
 {
 	struct grid g = {.ps = ps, .spec = spec};
@@ -536,6 +612,8 @@ int sb_grid_expand(const struct sb_spec_parse *ps, struct sb_spec *spec)
 		rc = check_duplicates(&g);
 	if (!rc)
 		rc = check_files(&g);
+	if (!rc)
+		rc = check_deltas(&g);
 	for (size_t r = 0; r < spec->n_runs; r++)
 		free(g.origins[r].choices);
 	free(g.origins);

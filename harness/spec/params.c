@@ -25,6 +25,8 @@ const struct sb_param sb_train_params[] = {
 	 .help = "evaluate on the test split at the end"},
 	{.name = "save_checkpoint", .type = SB_STRING, .def = "",
 	 .help = "write the trained parameters to this HDF5 checkpoint"},
+	{.name = "save_delta", .type = SB_STRING, .def = "",
+	 .help = "write the components that moved from model.checkpoint to this HDF5 delta ({id}: the run's id)"},
 	{.name = "update", .type = SB_BOOL, .def = "true",
 	 .help = "apply the optimizer (false: measure gradients of the initial model)"},
 	{.name = "grad_shares", .type = SB_BOOL, .def = "false",

@@ -48,5 +48,8 @@ void sb_spec_run_yaml(struct sb_run_cfg *run);
  * in its train values and its config_yaml alike (the count a run used is
  * the one its results record). */
 void sb_spec_default_threads(struct sb_spec *spec, long threads);
+/* A path of a run's config with every "{id}" replaced by the run's id
+ * (fresh string): one file per run of a sweep (train.save_delta). */
+char *sb_run_path(const char *pattern, const struct sb_run_cfg *run);
 
 #endif
