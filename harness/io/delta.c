@@ -93,11 +93,26 @@ static bool same_bits(float a, float b)
 	return memcmp(&a, &b, sizeof a) == 0;
 }
 
+/* The float32 change from base to value, rounded once, in *c (0 if it
+ * overflows); true when base + *c gives value back bit for bit, as it
+ * always does when value is within a factor of 2 of base (Sterbenz: the
+ * difference is then exact). A component that changed sign, shrank by
+ * more than half or grew more than twofold may need its value stored
+ * (measured in docs/deltas.md); stepping *c by an ulp does not help, as
+ * the floats near the difference are then further apart than those near
+ * the value. -0 and +0 differ: the change 0 rebuilds neither from the
+ * other. */
+static bool exact_change(float base, float value, float *c)
+{
+	float change = value - base;
+	*c = isfinite(change) ? change : 0.0f;
+	return isfinite(change) && same_bits(base + change, value);
+}
+
 /* The pairs of params against base: every moved component of a base
- * tensor in `index`/`change`, and in `value` those whose base + change
- * does not give params back, then every component of a fresh tensor. The
- * sum is the one sb_delta_rebuild computes: float32, rounded once. With
- * fill false, only counts them. */
+ * tensor in `index`/`change`, and in `value` those no change rebuilds
+ * (exact_change), then every component of a fresh tensor. With fill
+ * false, only counts them. */
 static void collect(struct sb_delta *d, const float *base,
 		    const float *params, bool fill)
 {
@@ -107,10 +122,10 @@ static void collect(struct sb_delta *d, const float *base,
 		for (size_t i = ten->offset; i < ten->offset + ten->size; i++) {
 			bool moved = !d->fresh[t] &&
 				     !same_bits(params[i], base[i]);
-			float change = moved ? params[i] - base[i] : 0.0f;
+			float change = 0.0f;
 			bool set = d->fresh[t] ||
 				   (moved &&
-				    !same_bits(base[i] + change, params[i]));
+				    !exact_change(base[i], params[i], &change));
 			if (moved && fill) {
 				d->index[nc] = (sb_index)i;
 				d->change[nc] = change;
