@@ -155,7 +155,7 @@ bench: $(BENCH_BIN)
 # seeds written at fuzz time (build/fuzz/seeds/) and, for specs, the
 # repository's own. A crash, leak or hang is saved to build/fuzz/crashes/
 # and fails the target.
-FUZZ_TARGETS ?= spec idx llmc_model llmc_tokens checkpoint results
+FUZZ_TARGETS ?= spec idx llmc_model llmc_tokens checkpoint results delta
 FUZZ_SECONDS ?= 60
 FUZZ_TIMEOUT ?= 10
 FUZZ_CC     := clang

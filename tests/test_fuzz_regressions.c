@@ -24,6 +24,7 @@
 static const struct sb_fuzz_target *const targets[] = {
 	&sb_fuzz_spec,        &sb_fuzz_idx,        &sb_fuzz_llmc_model,
 	&sb_fuzz_llmc_tokens, &sb_fuzz_checkpoint, &sb_fuzz_results,
+	&sb_fuzz_delta,
 };
 
 static int compare_names(const void *a, const void *b)

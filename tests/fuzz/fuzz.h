@@ -27,6 +27,7 @@ extern const struct sb_fuzz_target sb_fuzz_llmc_model;
 extern const struct sb_fuzz_target sb_fuzz_llmc_tokens;
 extern const struct sb_fuzz_target sb_fuzz_checkpoint;
 extern const struct sb_fuzz_target sb_fuzz_results;
+extern const struct sb_fuzz_target sb_fuzz_delta;
 
 /* ---- input.c ---- */
 
@@ -59,5 +60,13 @@ void sb_fuzz_gpt_open(struct sb_fuzz_model *m, const struct sb_fuzz_gpt *g);
 /* The mlp plugin, 4 features -> 2 hidden layers of 5 -> 3 classes. */
 void sb_fuzz_mlp_open(struct sb_fuzz_model *m);
 void sb_fuzz_model_close(struct sb_fuzz_model *m);
+
+/* llm.c GPT-2 weights of shape g, value j of tensor k being k + j / 1024
+ * (a fresh buffer of *size bytes). */
+void *sb_fuzz_llmc_bytes(const struct sb_fuzz_gpt *g, size_t *size);
+/* An HDF5 checkpoint of sb_fuzz_mlp_open's mlp, component i = i / 8 - 1:
+ * with sb_fuzz_llmc_bytes of sb_fuzz_gpts[0], the bases of the delta
+ * target. */
+void sb_fuzz_mlp_base(const char *path);
 
 #endif

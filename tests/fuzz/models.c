@@ -1,10 +1,14 @@
 /* models.c - the models whose layouts the checkpoint targets load into
- * (fuzz.h), made by the real gpt and mlp plugins as a run makes them. */
+ * (fuzz.h), made by the real gpt and mlp plugins as a run makes them, and
+ * the bases the delta target applies deltas to. */
 #include "fuzz.h"
+#include "io/checkpoint.h"
 #include "util.h"
+#include "../../models/lib/llmc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 extern const struct sb_model sb_model_gpt;
 extern const struct sb_model sb_model_mlp;
@@ -82,4 +86,48 @@ void sb_fuzz_model_close(struct sb_fuzz_model *m)
 	free(m->priv);
 	free(m->params);
 	*m = (struct sb_fuzz_model){0};
+}
+
+/* train_gpt2.c's header, then its sixteen tensors, whole, in order; value
+ * j of tensor k is k + j / 1024, so every value is distinct and finite. */
+void *sb_fuzz_llmc_bytes(const struct sb_fuzz_gpt *g, size_t *size)
+{
+	size_t L = (size_t)g->n_layer, C = (size_t)g->n_embd;
+	size_t sizes[16] = {
+		(size_t)g->padded_vocab * C, (size_t)g->block_size * C,
+		L * C, L * C, L * 3 * C * C, L * 3 * C, L * C * C, L * C,
+		L * C, L * C, L * 4 * C * C, L * 4 * C, L * 4 * C * C, L * C,
+		C, C,
+	};
+	size_t n = 0;
+	for (int k = 0; k < 16; k++)
+		n += sizes[k];
+	int32_t header[SB_LLMC_HEADER_INTS] = {
+		SB_LLMC_MODEL_MAGIC, SB_LLMC_MODEL_VERSION, g->block_size,
+		g->vocab, g->n_layer, g->n_head, g->n_embd, g->padded_vocab,
+	};
+	*size = sizeof header + n * sizeof(float);
+	unsigned char *bytes = sb_malloc(*size);
+	memcpy(bytes, header, sizeof header); /* little-endian, as llmc.c */
+	float *v = (float *)(void *)(bytes + sizeof header);
+	for (int k = 0; k < 16; k++)
+		for (size_t j = 0; j < sizes[k]; j++)
+			*v++ = (float)k + (float)j / 1024.0f;
+	return bytes;
+}
+
+/* The mlp's base: component i is i / 8 - 1. */
+void sb_fuzz_mlp_base(const char *path)
+{
+	struct sb_fuzz_model m;
+	struct sb_error err;
+	sb_fuzz_mlp_open(&m);
+	for (size_t i = 0; i < m.layout.n_params; i++)
+		m.params[i] = (float)i / 8.0f - 1.0f;
+	if (sb_checkpoint_save(path, "mlp", "hidden: 5\nlayers: 2\n",
+			       &m.layout, m.params, &err)) {
+		fprintf(stderr, "fuzz base '%s': %s\n", path, err.msg);
+		abort();
+	}
+	sb_fuzz_model_close(&m);
 }

@@ -8,7 +8,9 @@
 #define _POSIX_C_SOURCE 200809L
 #include "fuzz.h"
 #include "io/checkpoint.h"
+#include "io/delta.h"
 #include "io/results.h"
+#include "spec/params.h"
 #include "util.h"
 #include "../../models/lib/llmc.h"
 
@@ -19,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #define SEPARATOR "\n--8<--\n" /* target_idx.c */
@@ -156,27 +159,11 @@ static void llmc_header(struct bytes *b, int32_t magic, int32_t version,
 		put_le32(b, i < n ? fields[i] : 0);
 }
 
-/* train_gpt2.c's sixteen tensors, whole, in order; value j of tensor k is
- * k + j / 1024, so every value is distinct and finite. */
 static void llmc_model_seed(const char *target, const char *name,
 			    const struct sb_fuzz_gpt *g)
 {
-	size_t L = (size_t)g->n_layer, C = (size_t)g->n_embd;
-	size_t sizes[16] = {
-		(size_t)g->padded_vocab * C, (size_t)g->block_size * C,
-		L * C, L * C, L * 3 * C * C, L * 3 * C, L * C * C, L * C,
-		L * C, L * C, L * 4 * C * C, L * 4 * C, L * 4 * C * C, L * C,
-		C, C,
-	};
-	int32_t fields[] = {g->block_size, g->vocab, g->n_layer, g->n_head,
-			    g->n_embd, g->padded_vocab};
 	struct bytes b = {0};
-	llmc_header(&b, SB_LLMC_MODEL_MAGIC, SB_LLMC_MODEL_VERSION, fields, 6);
-	for (int k = 0; k < 16; k++)
-		for (size_t j = 0; j < sizes[k]; j++) {
-			float v = (float)k + (float)j / 1024.0f;
-			put(&b, &v, sizeof v);
-		}
+	b.p = sb_fuzz_llmc_bytes(g, &b.n);
 	write_bytes(target, name, &b);
 	free(b.p);
 }
@@ -518,6 +505,64 @@ static void results_seed(const char *name)
 	free(path);
 }
 
+/* ---- sparse deltas ---- */
+
+static void seed_check(int rc, const char *what, const struct sb_error *err)
+{
+	if (rc)
+		die(what, err->msg);
+}
+
+/* A delta by the project's writer against one of the delta target's bases
+ * (fuzz.h; written into a private folder, then removed): every fifth
+ * component moved, every tenth across 0 (so that its value is stored as
+ * well), and the tensors matching `fresh` whole. */
+static void delta_seed(const char *name, bool gpt, const char *fresh)
+{
+	char dir[] = "/tmp/sb_seeds_XXXXXX";
+	if (!mkdtemp(dir))
+		die(dir, strerror(errno));
+	char *base = sb_asprintf("%s/%s", dir, gpt ? "base.bin" : "base.h5");
+	struct sb_fuzz_model m;
+	struct sb_error err = {{0}};
+	if (gpt) {
+		struct bytes b = {0};
+		b.p = sb_fuzz_llmc_bytes(&sb_fuzz_gpts[0], &b.n);
+		FILE *f = fopen(base, "wb");
+		if (!f || fwrite(b.p, 1, b.n, f) != b.n || fclose(f))
+			die(base, strerror(errno));
+		free(b.p);
+		sb_fuzz_gpt_open(&m, &sb_fuzz_gpts[0]);
+	} else {
+		sb_fuzz_mlp_base(base);
+		sb_fuzz_mlp_open(&m);
+	}
+	struct sb_run_cfg run = {.id = "seed", .model = m.model,
+				 .config_yaml = "seed: 1\n"};
+	seed_check(sb_values_defaults(&run.model_cfg, sb_checkpoint_params,
+				      &err) ||
+		   sb_values_set(&run.model_cfg, "checkpoint", base, &err) ||
+		   sb_values_set(&run.model_cfg, "fresh", fresh, &err),
+		   name, &err);
+	const struct sb_value *pat = sb_values_get(&run.model_cfg, "fresh");
+	seed_check(sb_checkpoint_load(base, &m.layout, m.params, pat->strs,
+				      pat->n, &err), base, &err);
+	uint64_t sum = sb_delta_run_checksum(&run, &m.layout, m.params);
+	for (size_t i = 0; i < m.layout.n_params; i += 5)
+		m.params[i] = i % 10 ? m.params[i] * 1.25f
+				     : -m.params[i] - 0.5f;
+	char *path = seed_path("delta", name);
+	struct sb_delta_stats st;
+	seed_check(sb_delta_save(path, &run, &m.layout, m.params, sum, &st,
+				 &err), path, &err);
+	free(path);
+	sb_values_release(&run.model_cfg);
+	sb_fuzz_model_close(&m);
+	unlink(base);
+	free(base);
+	rmdir(dir);
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode = argc == 3 ? argv[1] : "";
@@ -539,6 +584,8 @@ int main(int argc, char **argv)
 		checkpoint_seed("tiny.h5", "hidden: 5\nlayers: 2\n");
 		checkpoint_v1_seed("v1.h5", false);
 		results_tiny_seed("tiny.h5", false);
+		delta_seed("mlp.h5", false, "[\"head.*\"]");
+		delta_seed("gpt.h5", true, "[]");
 	} else if (plain) {
 		checkpoint_v1_seed("plain.h5", true);
 		results_tiny_seed("plain.h5", true);
