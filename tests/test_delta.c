@@ -500,6 +500,28 @@ static void test_index_out_of_range_is_refused(void **state)
 	assert_false(exists("range.h5"));
 }
 
+/* A layout of a billion tensors claimed by the attributes and the extent,
+ * with the storage of six: refused before anything is allocated for them
+ * (a reader that trusted the extent would ask for ~70 GB and abort). */
+static void test_damaged_extent_allocates_nothing(void **state)
+{
+	(void)state;
+	assert_int_equal(sh("cp gpt.delta.h5 extent.delta.h5"), 0);
+	char *path = path_of("extent.delta.h5");
+	hid_t file = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+	assert_true(file >= 0);
+	assert_int_equal(sb_h5_put_u64(file, "n_params", 4000000000u), 0);
+	hid_t dset = H5Dopen2(file, "layout/name", H5P_DEFAULT);
+	hsize_t dims[1] = {1000000000};
+	assert_true(H5Dset_extent(dset, dims) >= 0);
+	H5Dclose(dset);
+	H5Fclose(file);
+	free(path);
+	const char *parts[] = {"dataset 'layout/name' has no checksum or "
+			       "does not store its 1000000000 values"};
+	refuse("base_gpt.h5", "extent.delta.h5", "extent.h5", parts, 1);
+}
+
 static void test_existing_out_is_kept(void **state)
 {
 	(void)state;
@@ -537,6 +559,7 @@ int main(void)
 		cmocka_unit_test(test_another_base_is_refused),
 		cmocka_unit_test(test_damaged_delta_is_refused),
 		cmocka_unit_test(test_index_out_of_range_is_refused),
+		cmocka_unit_test(test_damaged_extent_allocates_nothing),
 		cmocka_unit_test(test_existing_out_is_kept),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

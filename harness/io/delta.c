@@ -511,10 +511,13 @@ static int read_layout(hid_t file, const char *path, struct sb_delta *d,
 		 read_array(file, path, &layer_a, &layer, err) ||
 		 read_array(file, path, &fresh_a, &fresh, err)
 		 ? -1 : 0;
-	d->tensors = sb_calloc(n, sizeof *d->tensors);
-	d->fresh = sb_calloc(n, sizeof *d->fresh);
-	d->layout.tensors = d->tensors;
-	d->layout.n_tensors = n;
+	/* n is now bounded by what the file stores */
+	if (!rc) {
+		d->tensors = sb_calloc(n, sizeof *d->tensors);
+		d->fresh = sb_calloc(n, sizeof *d->fresh);
+		d->layout.tensors = d->tensors;
+		d->layout.n_tensors = n;
+	}
 	size_t at = 0;
 	for (size_t t = 0; t < n && !rc; t++) {
 		struct sb_tensor *ten = &d->tensors[t];
