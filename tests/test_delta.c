@@ -525,6 +525,8 @@ static void test_damaged_extent_allocates_nothing(void **state)
 static void test_existing_out_is_kept(void **state)
 {
 	(void)state;
+	assert_int_equal(sh("'%s' apply --help", bin), 0);
+	assert_int_equal(sh("'%s' apply base_gpt.h5 gpt.delta.h5", bin), 2);
 	write_file("taken.h5", "keep me");
 	const char *parts[] = {"'taken.h5' exists (--overwrite replaces it)"};
 	refuse("base_gpt.h5", "gpt.delta.h5", "taken.h5", parts, 1);

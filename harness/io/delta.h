@@ -11,6 +11,10 @@
 
 #include <stdint.h>
 
+#define SB_DELTA_FORMAT "sparsebench-delta" /* the `format` attribute */
+#define SB_DELTA_VERSION 1                  /* its `format_version` */
+#define SB_DELTA_CHECKSUM "fnv1a64:"        /* how checksums are written */
+
 /* A delta file read whole and checked (sb_delta_load). */
 struct sb_delta {
 	char *model;  /* the model plugin's name */
