@@ -12,7 +12,6 @@
 #include "io/delta.h"
 #include "io/h5util.h"
 #include "util.h"
-#include "../models/lib/llmc.h"
 
 #include <hdf5.h>
 #include <stdio.h>
@@ -109,38 +108,31 @@ static void write_fortunes(void)
 	free(text.s);
 }
 
-/* GPT-2 weights in llm.c's format (train_gpt2.c: a header of 256 int32,
- * then its sixteen tensors in order) for a model of one block, width 8,
- * two heads, 16 positions and 256 byte tokens: small normal weights,
- * LayerNorm gains of 1, biases 0. */
+/* llm.c weights: small normal weights, LayerNorm gains of 1 (ln_1, ln_2,
+ * ln_f: tensors 2, 8, 14 of train_gpt2.c's order), biases 0. */
+static float llmc_value(int k, size_t j, void *ctx)
+{
+	(void)j;
+	static const bool gain[16] = {[2] = 1, [8] = 1, [14] = 1};
+	static const bool bias[16] = {[3] = 1, [5] = 1, [7] = 1, [9] = 1,
+				      [11] = 1, [13] = 1, [15] = 1};
+	return gain[k] ? 1.0f : bias[k] ? 0.0f
+		: (float)(0.02 * sb_rng_normal((struct sb_rng *)ctx));
+}
+
+/* GPT-2 weights in llm.c's format for a model of one block, width 8, two
+ * heads, 16 positions and 256 byte tokens. */
 static void write_llmc(const char *name)
 {
-	enum { L = 1, C = 8, NH = 2, T = 16, V = 256 };
-	int32_t header[SB_LLMC_HEADER_INTS] = {
-		SB_LLMC_MODEL_MAGIC, SB_LLMC_MODEL_VERSION, T, V, L, NH, C, V,
-	};
-	size_t sizes[16] = {
-		V * C, T * C, L * C, L * C, L * 3 * C * C, L * 3 * C,
-		L * C * C, L * C, L * C, L * C, L * 4 * C * C, L * 4 * C,
-		L * 4 * C * C, L * C, C, C,
-	};
-	/* the LayerNorm gains (ln_1, ln_2, ln_f) and every bias */
-	static const int gain[16] = {[2] = 1, [8] = 1, [14] = 1};
-	static const int bias[16] = {[3] = 1, [5] = 1, [7] = 1, [9] = 1,
-				     [11] = 1, [13] = 1, [15] = 1};
+	struct sb_llmc_config c = {.max_t = 16, .vocab = 256,
+				   .padded_vocab = 256, .n_layers = 1,
+				   .n_heads = 2, .channels = 8};
 	struct sb_rng rng;
 	sb_rng_seed(&rng, 9);
 	char *path = path_of(name);
-	FILE *f = fopen(path, "wb");
-	assert_non_null(f);
-	assert_int_equal(fwrite(header, sizeof header, 1, f), 1);
-	for (int k = 0; k < 16; k++)
-		for (size_t j = 0; j < sizes[k]; j++) {
-			float v = gain[k] ? 1.0f : bias[k] ? 0.0f
-				  : (float)(0.02 * sb_rng_normal(&rng));
-			assert_int_equal(fwrite(&v, sizeof v, 1, f), 1);
-		}
-	fclose(f);
+	sb_test_llmc_model_write(path, SB_LLMC_MODEL_MAGIC,
+				 SB_LLMC_MODEL_VERSION, &c, llmc_value, &rng,
+				 0);
 	free(path);
 }
 
@@ -324,6 +316,14 @@ static void test_gpt_rebuilds_bit_for_bit(void **state)
 	check_rebuild("gpt", data, gpt_model, "base_gpt.h5",
 		      "policy: {name: topk_first, density: 0.02}\n"
 		      "optimizer: {name: sparse_adam, lr: 0.01}\n");
+	/* what apply wrote initialises a run, its shape taken from it */
+	char *spec = sb_asprintf(
+		"name: again\n%smodel: {name: gpt, checkpoint: gpt.out.h5}\n"
+		"train: {steps: 1, batch_size: 4, eval_batches: 1,"
+		" eval_batch_size: 8, test: false}\n"
+		"policy: dense\noptimizer: sgd\n", data);
+	run_spec("again", spec);
+	free(spec);
 	free(data);
 }
 
