@@ -4,6 +4,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "util.h"
 
+#include <fnmatch.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -85,6 +86,14 @@ bool sb_mul_ok(size_t a, size_t b, size_t *out)
 		return false;
 	*out = a * b;
 	return true;
+}
+
+bool sb_matches_any(const char *name, char *const *patterns, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!fnmatch(patterns[i], name, 0))
+			return true;
+	return false;
 }
 
 static uint64_t splitmix64(uint64_t *x)

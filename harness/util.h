@@ -42,6 +42,10 @@ void sb_strbuf_printf(struct sb_strbuf *buf, const char *fmt, ...)
 /* a * b, or false on overflow. */
 bool sb_mul_ok(size_t a, size_t b, size_t *out);
 
+/* Whether `name` matches one of n fnmatch patterns (a tensor name against
+ * a model's `fresh` list). */
+bool sb_matches_any(const char *name, char *const *patterns, size_t n);
+
 struct sb_rng {
 	uint64_t s[4];
 };

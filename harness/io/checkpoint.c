@@ -12,7 +12,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <fnmatch.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -140,15 +139,6 @@ int sb_checkpoint_save(const char *path, const char *model_name,
 
 /* ---- load ------------------------------------------------------------- */
 
-bool sb_checkpoint_is_fresh(const char *name, char *const *fresh,
-			    size_t n_fresh)
-{
-	for (size_t i = 0; i < n_fresh; i++)
-		if (!fnmatch(fresh[i], name, 0))
-			return true;
-	return false;
-}
-
 static void format_dims(char *buf, size_t cap, int ndim, const hsize_t *dims)
 {
 	size_t used = (size_t)snprintf(buf, cap, "[");
@@ -158,18 +148,6 @@ static void format_dims(char *buf, size_t cap, int ndim, const hsize_t *dims)
 					 (unsigned long long)dims[d]);
 	if (used < cap)
 		snprintf(buf + used, cap - used, "]");
-}
-
-static bool has_checksum(hid_t dset)
-{
-	hid_t dcpl = H5Dget_create_plist(dset);
-	if (dcpl < 0)
-		return false;
-	unsigned flags;
-	bool yes = H5Pget_filter_by_id2(dcpl, H5Z_FILTER_FLETCHER32, &flags,
-					NULL, NULL, 0, NULL, NULL) >= 0;
-	H5Pclose(dcpl);
-	return yes;
 }
 
 /* The index of the first value that is not finite, or n. */
@@ -228,7 +206,7 @@ static int read_tensor(hid_t file, const char *path, const char *model,
 			      "point numbers", path, t->name);
 		goto done;
 	}
-	if (version >= 2 && !has_checksum(dset)) {
+	if (version >= 2 && !sb_h5_has_checksum(dset)) {
 		rc = sb_error(err, "'%s': tensor '%s' has no checksum (the file "
 			      "is damaged; " REGENERATE ")", path, t->name);
 		goto done;
@@ -315,7 +293,7 @@ static int load_hdf5(const char *path, const struct sb_layout *layout,
 	int rc = 0;
 	for (size_t i = 0; !rc && i < layout->n_tensors; i++) {
 		const struct sb_tensor *t = &layout->tensors[i];
-		if (!sb_checkpoint_is_fresh(t->name, fresh, n_fresh))
+		if (!sb_matches_any(t->name, fresh, n_fresh))
 			rc = read_tensor(file, path, model ? model : "?",
 					 version, t, params, err);
 	}

@@ -16,9 +16,6 @@ int sb_checkpoint_save(const char *path, const char *model_name,
 int sb_checkpoint_load(const char *path, const struct sb_layout *layout,
 		       float *params, char *const *fresh, size_t n_fresh,
 		       struct sb_error *err);
-/* Whether the tensor `name` matches one of the `fresh` patterns. */
-bool sb_checkpoint_is_fresh(const char *name, char *const *fresh,
-			    size_t n_fresh);
 
 /* The model a checkpoint was written for: the model plugin's name and the
  * config of the run that wrote it, as YAML whose `model:` mapping holds the

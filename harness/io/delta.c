@@ -61,7 +61,7 @@ static bool *run_fresh(const struct sb_run_cfg *run,
 	const struct sb_value *pat = sb_values_get(&run->model_cfg, "fresh");
 	bool *fresh = sb_calloc(layout->n_tensors, sizeof *fresh);
 	for (size_t t = 0; t < layout->n_tensors; t++)
-		fresh[t] = sb_checkpoint_is_fresh(layout->tensors[t].name,
+		fresh[t] = sb_matches_any(layout->tensors[t].name,
 						  pat->strs, pat->n);
 	return fresh;
 }

@@ -42,18 +42,6 @@ void sb_delta_release(struct sb_delta *d)
 	memset(d, 0, sizeof *d);
 }
 
-static bool has_checksum(hid_t dset)
-{
-	hid_t dcpl = H5Dget_create_plist(dset);
-	if (dcpl < 0)
-		return false;
-	unsigned flags;
-	bool yes = H5Pget_filter_by_id2(dcpl, H5Z_FILTER_FLETCHER32, &flags,
-					NULL, NULL, 0, NULL, NULL) >= 0;
-	H5Pclose(dcpl);
-	return yes;
-}
-
 /* One dataset of the file, as read_array expects it. */
 struct array {
 	const char *name;  /* its path in the file: "index", "layout/shape" */
@@ -125,7 +113,7 @@ static int read_array(hid_t file, const char *path, struct array *a,
 	}
 	size_t count = a->n * (a->cols ? a->cols : 1);
 	hsize_t stored = H5Dget_storage_size(dset);
-	if (count && (!has_checksum(dset) ||
+	if (count && (!sb_h5_has_checksum(dset) ||
 		      !sb_h5_guard_storage(dset, count) ||
 		      stored / fsize < count)) {
 		rc = sb_error(err, "'%s': dataset '%s' has no checksum or does "

@@ -320,3 +320,15 @@ int sb_h5_attr_long(hid_t obj, const char *name, long *out)
 	H5Aclose(attr);
 	return rc;
 }
+
+bool sb_h5_has_checksum(hid_t dataset)
+{
+	hid_t dcpl = H5Dget_create_plist(dataset);
+	if (dcpl < 0)
+		return false;
+	unsigned flags;
+	bool yes = H5Pget_filter_by_id2(dcpl, H5Z_FILTER_FLETCHER32, &flags,
+					NULL, NULL, 0, NULL, NULL) >= 0;
+	H5Pclose(dcpl);
+	return yes;
+}

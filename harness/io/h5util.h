@@ -7,6 +7,7 @@
 #define SB_H5UTIL_H
 
 #include <hdf5.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 /* HDF5 prints its error stack on stderr at every failed call unless told
@@ -35,6 +36,9 @@ void *sb_h5_image(hid_t file, size_t *size);
  * Strings are fixed-length, NUL-terminated UTF-8 (NULL writes ""); numbers
  * little-endian. On failure they record the reason (sb_h5_why) and return
  * -1. */
+/* Whether a dataset's chunks carry a Fletcher32 checksum. */
+bool sb_h5_has_checksum(hid_t dataset);
+
 int sb_h5_put_str(hid_t obj, const char *name, const char *value);
 int sb_h5_put_i32(hid_t obj, const char *name, int32_t value);
 int sb_h5_put_u64(hid_t obj, const char *name, uint64_t value);

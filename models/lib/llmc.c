@@ -6,7 +6,6 @@
 #include "util.h"
 
 #include <errno.h>
-#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -204,14 +203,6 @@ static const struct sb_tensor *find_tensor(const struct sb_layout *layout,
 	return NULL;
 }
 
-static bool is_fresh(const char *name, char *const *fresh, size_t n_fresh)
-{
-	for (size_t i = 0; i < n_fresh; i++)
-		if (!fnmatch(fresh[i], name, 0))
-			return true;
-	return false;
-}
-
 static void format_shape(char *buf, size_t cap, int ndim, const size_t *shape)
 {
 	size_t used = (size_t)snprintf(buf, cap, "[");
@@ -247,13 +238,13 @@ static void layout_config(const struct sb_layout *layout,
 	if ((t = find_tensor(layout, "ln_f.weight")) && t->ndim == 1)
 		lc->channels = t->shape[0];
 	if ((t = find_tensor(layout, "wte.weight")) && t->ndim == 2) {
-		if (!is_fresh(t->name, fresh, n_fresh))
+		if (!sb_matches_any(t->name, fresh, n_fresh))
 			lc->vocab = t->shape[0];
 		if (!lc->channels)
 			lc->channels = t->shape[1];
 	}
 	if ((t = find_tensor(layout, "wpe.weight")) && t->ndim == 2 &&
-	    !is_fresh(t->name, fresh, n_fresh))
+	    !sb_matches_any(t->name, fresh, n_fresh))
 		lc->ctx = t->shape[0];
 }
 
@@ -334,7 +325,7 @@ int sb_llmc_model_load(const char *path, const struct sb_layout *layout,
 	}
 	for (size_t i = 0; i < layout->n_tensors; i++) {
 		const struct sb_tensor *t = &layout->tensors[i];
-		if (is_fresh(t->name, fresh, n_fresh))
+		if (sb_matches_any(t->name, fresh, n_fresh))
 			continue;
 		size_t from, shape[2];
 		int ndim;
