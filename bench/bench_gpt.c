@@ -1,7 +1,10 @@
-/* bench_gpt.c - time of one forward and one backward pass of the default
- * GPT-2 model (models/gpt.c: 4 layers, 4 heads, width 128, vocab 256) on
- * random tokens, T 128, batch 8 and 16, with 1 and 2 OpenBLAS threads.
- * Prints the minimum and median of 20 steps; asserts nothing. */
+/* bench_gpt.c - one forward and full backward pass of the GPT-2 model
+ * (models/gpt.c) on random tokens, for three shapes, against its GEMM floor:
+ * the time cblas_sgemm alone takes, measured in the same run with the same
+ * threads, for every matrix product of the step. Prints the minimum and
+ * median over repeats, and one line per shape for scripts:
+ *   RESULT gpt_step_<name> <step seconds (min)> <floor seconds>
+ * Asserts nothing. */
 #include "sb.h"
 #include "util.h"
 
@@ -12,34 +15,175 @@
 
 extern const struct sb_model sb_model_gpt;
 
+/* A model shape and the batch it is timed on. vocab is the model's
+ * embedding rows; data_vocab the tokens drawn (GPT-2 pads 50257 to 50304). */
+struct gpt_shape {
+	const char *name;
+	size_t vocab, data_vocab, T, L, NH, C, B;
+	int repeats;
+};
+
+static const struct gpt_shape shapes[] = {
+	{"default", 256, 256, 128, 4, 4, 128, 16, 20},
+	{"medium", 256, 256, 256, 6, 6, 384, 8, 10},
+	{"gpt2_124m", 50304, 50257, 64, 12, 12, 768, 4, 5},
+};
+
 static int by_value(const void *pa, const void *pb)
 {
 	double a = *(const double *)pa, b = *(const double *)pb;
 	return (a > b) - (a < b);
 }
 
-#define SEQ 128
-#define VOCAB 256
-#define REPEATS 20
+/* ---- the GEMM floor ---------------------------------------------------- */
 
-static int bench(size_t batch, int threads)
+/* One product shape of the step: C [M,N] (+)= op(A) [M,K] . op(B) [K,N],
+ * done `count` times, of which only the share `part` of the FLOPs is needed
+ * (causal attention needs the lower triangle of its [T,T] products only:
+ * part (T+1)/(2T), timed at the rate of the whole product). */
+struct gemm_shape {
+	bool ta, tb;
+	size_t M, N, K;
+	double count, part;
+};
+
+/* The products of one forward and full backward pass: each linear layer's
+ * forward, input gradient and weight gradient (the tied head's too), and
+ * per batch row and head the attention's two forward and four backward
+ * products. Returns how many it wrote into out (at most 32). */
+static size_t gpt_gemm_shapes(struct gemm_shape *out,
+			      const struct gpt_shape *s)
 {
-	struct sb_data_info info = {.task = SB_TASK_LM, .vocab = VOCAB,
-				    .seq_len = SEQ};
+	const size_t N = s->B * s->T, C = s->C, T = s->T, hs = C / s->NH;
+	const double L = (double)s->L, heads = L * (double)(s->B * s->NH);
+	const double causal = (double)(T + 1) / (double)(2 * T);
+	/* in and out widths of the block's four linear layers, and the head */
+	const size_t io[5][2] = {
+		{C, 3 * C}, {C, C}, {C, 4 * C}, {4 * C, C}, {C, s->vocab},
+	};
+	size_t n = 0;
+
+	for (size_t i = 0; i < 5; i++) {
+		size_t ic = io[i][0], oc = io[i][1];
+		double count = i < 4 ? L : 1.0;
+		/* out [N,oc] = inp [N,ic] . W^T; dinp [N,ic] = dout . W;
+		 * dW [oc,ic] = dout^T . inp */
+		out[n++] = (struct gemm_shape){false, true, N, oc, ic, count, 1};
+		out[n++] = (struct gemm_shape){false, false, N, ic, oc, count, 1};
+		out[n++] = (struct gemm_shape){true, false, oc, ic, N, count, 1};
+	}
+	/* scores = q k^T [T,T]; y = att v [T,hs]; d(att) = dy v^T [T,T];
+	 * dv = att^T dy, dq = ds k, dk = ds^T q [T,hs] */
+	out[n++] = (struct gemm_shape){false, true, T, T, hs, heads, causal};
+	out[n++] = (struct gemm_shape){false, false, T, hs, T, heads, causal};
+	out[n++] = (struct gemm_shape){false, true, T, T, hs, heads, causal};
+	out[n++] = (struct gemm_shape){true, false, T, hs, T, heads, causal};
+	out[n++] = (struct gemm_shape){false, false, T, hs, T, heads, causal};
+	out[n++] = (struct gemm_shape){true, false, T, hs, T, heads, causal};
+	return n;
+}
+
+/* Seconds of one sgemm of shape g on packed operands: the best of `rounds`
+ * timings, each of enough calls to take about a millisecond. */
+static double time_gemm(const struct gemm_shape *g, int rounds)
+{
+	const size_t M = g->M, N = g->N, K = g->K;
+	float *a = sb_malloc(M * K * sizeof *a);
+	float *b = sb_malloc(K * N * sizeof *b);
+	float *c = sb_calloc(M * N, sizeof *c);
+	struct sb_rng rng;
+
+	sb_rng_seed(&rng, 5);
+	for (size_t i = 0; i < M * K; i++)
+		a[i] = (float)sb_rng_normal(&rng);
+	for (size_t i = 0; i < K * N; i++)
+		b[i] = (float)sb_rng_normal(&rng);
+	double flops = 2.0 * (double)M * (double)N * (double)K;
+	int calls = flops > 2e8 ? 1 : (int)(2e8 / flops) + 1;
+	double best = 1e30;
+	for (int r = -1; r < rounds; r++) { /* round -1 warms up */
+		double t0 = sb_now();
+		for (int i = 0; i < calls; i++)
+			cblas_sgemm(CblasRowMajor,
+				    g->ta ? CblasTrans : CblasNoTrans,
+				    g->tb ? CblasTrans : CblasNoTrans, (int)M,
+				    (int)N, (int)K, 1.0f, a,
+				    g->ta ? (int)M : (int)K, b,
+				    g->tb ? (int)K : (int)N, 0.0f, c, (int)N);
+		double t = (sb_now() - t0) / calls;
+		if (r >= 0 && t < best)
+			best = t;
+	}
+	free(a);
+	free(b);
+	free(c);
+	return best;
+}
+
+/* The GEMM floor of one step of shape s in seconds, with the threads
+ * OpenBLAS uses now; *gflop gets the step's GFLOP and *attention the
+ * floor's share of the attention products (the last six shapes). */
+static double gpt_gemm_floor(const struct gpt_shape *s, double *gflop,
+			     double *attention)
+{
+	struct gemm_shape g[32];
+	size_t n = gpt_gemm_shapes(g, s);
+	double floor = 0.0, flop = 0.0;
+
+	*attention = 0.0;
+	for (size_t i = 0; i < n; i++) {
+		double f = 2.0 * (double)g[i].M * (double)g[i].N *
+			   (double)g[i].K * g[i].count * g[i].part;
+		double t = time_gemm(&g[i], 5) * g[i].count * g[i].part;
+		flop += f;
+		floor += t;
+		if (i + 6 >= n)
+			*attention += t;
+	}
+	*gflop = flop * 1e-9;
+	return floor;
+}
+
+/* ---- the step ---------------------------------------------------------- */
+
+static int set_int(struct sb_values *cfg, const char *name, size_t v,
+		   struct sb_error *err)
+{
+	char text[32];
+	snprintf(text, sizeof text, "%zu", v);
+	return sb_values_set(cfg, name, text, err);
+}
+
+/* Minimum and median milliseconds of forward, backward and the step. */
+struct step_times {
+	double fwd[2], bwd[2], step[2];
+};
+
+static int time_step(const struct gpt_shape *s, struct step_times *out)
+{
+	const size_t B = s->B, T = s->T;
+	struct sb_data_info info = {.task = SB_TASK_LM,
+				    .vocab = s->data_vocab, .seq_len = T};
 	struct sb_values cfg;
 	struct sb_layout layout;
 	struct sb_error err;
 	struct sb_rng rng;
-	struct sb_batch b = {.n = batch};
+	struct sb_batch b = {.n = B};
 	struct sb_eval ev;
+	const int R = s->repeats;
 
-	openblas_set_num_threads(threads);
-	if (sb_values_defaults(&cfg, sb_model_gpt.params, &err) < 0) {
+	if (sb_values_defaults(&cfg, sb_model_gpt.params, &err) < 0 ||
+	    set_int(&cfg, "n_layer", s->L, &err) < 0 ||
+	    set_int(&cfg, "n_head", s->NH, &err) < 0 ||
+	    set_int(&cfg, "n_embd", s->C, &err) < 0 ||
+	    set_int(&cfg, "block_size", T, &err) < 0 ||
+	    set_int(&cfg, "vocab", s->vocab, &err) < 0) {
 		fprintf(stderr, "bench_gpt: %s\n", err.msg);
+		sb_values_release(&cfg);
 		return -1;
 	}
 	void *priv = sb_calloc(1, sb_model_gpt.priv_size);
-	if (sb_model_gpt.init(priv, &cfg, &info, batch, &layout, &err) < 0) {
+	if (sb_model_gpt.init(priv, &cfg, &info, B, &layout, &err) < 0) {
 		fprintf(stderr, "bench_gpt: %s\n", err.msg);
 		sb_values_release(&cfg);
 		free(priv);
@@ -48,19 +192,20 @@ static int bench(size_t batch, int threads)
 	float *params = sb_malloc(layout.n_params * sizeof *params);
 	float *grad = sb_calloc(layout.n_params, sizeof *grad);
 	sb_model_gpt.init_params(priv, params, 1);
-	b.tokens = sb_malloc(batch * SEQ * sizeof *b.tokens);
-	b.targets = sb_malloc(batch * SEQ * sizeof *b.targets);
+	b.tokens = sb_malloc(B * T * sizeof *b.tokens);
+	b.targets = sb_malloc(B * T * sizeof *b.targets);
 	sb_rng_seed(&rng, 2);
-	for (size_t i = 0; i < batch * SEQ; i++)
-		b.tokens[i] = (int32_t)sb_rng_below(&rng, VOCAB);
-	for (size_t i = 0; i < batch * SEQ; i++)
-		b.targets[i] = (i + 1) % SEQ ? b.tokens[i + 1] : -1;
+	for (size_t i = 0; i < B * T; i++)
+		b.tokens[i] = (int32_t)sb_rng_below(&rng, s->data_vocab);
+	for (size_t i = 0; i < B * T; i++)
+		b.targets[i] = (i + 1) % T ? b.tokens[i + 1] : -1;
 
 	/* one untimed step brings the pages and BLAS threads in */
 	sb_model_gpt.forward(priv, params, &b, &ev);
 	sb_model_gpt.backward(priv, params, NULL, grad);
-	double t_fwd[REPEATS], t_bwd[REPEATS], t_step[REPEATS];
-	for (int r = 0; r < REPEATS; r++) {
+	double *t_fwd = sb_malloc(3 * (size_t)R * sizeof *t_fwd);
+	double *t_bwd = t_fwd + R, *t_step = t_fwd + 2 * R;
+	for (int r = 0; r < R; r++) {
 		double t0 = sb_now();
 		sb_model_gpt.forward(priv, params, &b, &ev);
 		double t1 = sb_now();
@@ -72,14 +217,15 @@ static int bench(size_t batch, int threads)
 	}
 	/* the machine is shared: the minimum is the undisturbed figure, the
 	 * median what a run sees */
-	qsort(t_fwd, REPEATS, sizeof *t_fwd, by_value);
-	qsort(t_bwd, REPEATS, sizeof *t_bwd, by_value);
-	qsort(t_step, REPEATS, sizeof *t_step, by_value);
-	printf("%6zu %4d %8d %8.1f %7.1f %8.1f %7.1f %8.1f %7.1f %9.0f\n",
-	       batch, SEQ, threads, t_fwd[0], t_fwd[REPEATS / 2], t_bwd[0],
-	       t_bwd[REPEATS / 2], t_step[0], t_step[REPEATS / 2],
-	       (double)(batch * SEQ) / (t_step[0] * 1e-3));
+	qsort(t_fwd, (size_t)R, sizeof *t_fwd, by_value);
+	qsort(t_bwd, (size_t)R, sizeof *t_bwd, by_value);
+	qsort(t_step, (size_t)R, sizeof *t_step, by_value);
+	*out = (struct step_times){
+		{t_fwd[0], t_fwd[R / 2]}, {t_bwd[0], t_bwd[R / 2]},
+		{t_step[0], t_step[R / 2]},
+	};
 
+	free(t_fwd);
 	free(b.tokens);
 	free(b.targets);
 	free(params);
@@ -90,21 +236,45 @@ static int bench(size_t batch, int threads)
 	return 0;
 }
 
-int main(void)
+/* Runs the shapes named on the command line, or all. */
+int main(int argc, char **argv)
 {
-	static const size_t batches[] = {8, 16};
-	static const int threads[] = {1, 2};
+	const size_t n_shapes = sizeof shapes / sizeof *shapes;
 
-	printf("gpt default config (L 4, heads 4, C 128, V %d), %d steps "
-	       "each\n", VOCAB, REPEATS);
-	printf("%6s %4s %8s %17s %17s %17s %9s\n", "", "", "",
-	       "forward ms", "backward ms", "step ms", "tokens/s");
-	printf("%6s %4s %8s %8s %7s %8s %7s %8s %7s %9s\n", "batch", "T",
-	       "threads", "min", "median", "min", "median", "min", "median",
-	       "(min)");
-	for (size_t i = 0; i < 2; i++)
-		for (size_t j = 0; j < 2; j++)
-			if (bench(batches[i], threads[j]) < 0)
-				return 1;
+	printf("gpt step: forward + full backward on random tokens; OpenBLAS "
+	       "core %s, %d threads\n", openblas_get_corename(),
+	       openblas_get_num_threads());
+	printf("floor: cblas_sgemm alone on the step's product shapes, "
+	       "best of 5, this run\n");
+	printf("%-10s %3s %4s %3s %3s %4s %6s %13s %13s %13s %8s %6s %6s\n",
+	       "", "", "", "", "", "", "", "forward ms", "backward ms",
+	       "step ms", "floor", "", "");
+	printf("%-10s %3s %4s %3s %3s %4s %6s %6s %6s %6s %6s %6s %6s %8s "
+	       "%6s %6s\n", "config", "B", "T", "L", "H", "C", "V", "min",
+	       "median", "min", "median", "min", "median", "ms", "GFLOP",
+	       "ratio");
+	for (size_t i = 0; i < n_shapes; i++) {
+		const struct gpt_shape *s = &shapes[i];
+		bool wanted = argc < 2;
+		for (int a = 1; a < argc; a++)
+			wanted |= !strcmp(argv[a], s->name);
+		if (!wanted)
+			continue;
+		struct step_times t;
+		double gflop, attention;
+		if (time_step(s, &t) < 0)
+			return 1;
+		double floor = gpt_gemm_floor(s, &gflop, &attention);
+		printf("%-10s %3zu %4zu %3zu %3zu %4zu %6zu %6.1f %6.1f %6.1f "
+		       "%6.1f %6.1f %6.1f %8.1f %6.1f %6.2f\n", s->name, s->B,
+		       s->T, s->L, s->NH, s->C, s->vocab, t.fwd[0], t.fwd[1],
+		       t.bwd[0], t.bwd[1], t.step[0], t.step[1], floor * 1e3,
+		       gflop, t.step[0] * 1e-3 / floor);
+		printf("%-10s floor's share of the attention products: "
+		       "%.1f ms\n", "", attention * 1e3);
+		printf("RESULT gpt_step_%s %.6f %.6f\n", s->name,
+		       t.step[0] * 1e-3, floor);
+		fflush(stdout);
+	}
 	return 0;
 }

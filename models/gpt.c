@@ -63,7 +63,7 @@ struct block_acts {
 	float *atty;                      /* [N,C] attention output */
 	float *res2;                      /* [N,C] after the attention residual */
 	float *ln2, *ln2_mean, *ln2_rstd; /* [N,C], [N], [N] */
-	float *fch, *fch_gelu;            /* [N,4C] */
+	float *fch, *fch_gelu;            /* [N,4C] with c_fc's bias, GELU */
 	float *res3;                      /* [N,C] the block's output */
 };
 
@@ -84,7 +84,6 @@ struct gpt {
 	float *lnf, *lnf_mean, *lnf_rstd; /* [N,C], [N], [N] */
 	float *feat;                 /* [B,C] classify: lnf at the last token */
 	float *probs;                /* [N,V] (lm) or [B,NC] (classify) */
-	float *proj;                 /* [N,C] a projection before its residual */
 
 	/* backward scratch, reused by every block */
 	float *dres;                 /* [N,C] gradient of the residual stream */
@@ -208,7 +207,6 @@ static size_t layout_acts(struct gpt *g, float *base)
 	CARVE(g->lnf_rstd, N);
 	CARVE(g->feat, B * C);
 	CARVE(g->probs, head);
-	CARVE(g->proj, N * C);
 	CARVE(g->dres, N * C);
 	CARVE(g->dln, N * C);
 	CARVE(g->datty, N * C);
@@ -431,32 +429,45 @@ static void gpt_forward(void *priv, const float *params,
 	sb_gpt_encoder_forward(g->encoded, g->tokens,
 			       params + tensor_off(g, WTE),
 			       params + tensor_off(g, WPE), B, T, C);
+	/* the first block's first norm; every later norm is computed in one
+	 * pass with the projection's bias and the residual before it */
+	sb_gpt_layernorm_forward(g->blocks[0].ln1, g->blocks[0].ln1_mean,
+				 g->blocks[0].ln1_rstd, g->encoded,
+				 params + block_off(g, 0, LN1_W),
+				 params + block_off(g, 0, LN1_B), N, C);
 	const float *resid = g->encoded; /* [N,C] */
 	for (size_t l = 0; l < g->L; l++) {
 		struct block_acts *a = &g->blocks[l];
+		bool last = l + 1 == g->L;
+		struct block_acts *next = last ? NULL : &g->blocks[l + 1];
 #define W(k) (params + block_off(g, l, (k)))
-		sb_gpt_layernorm_forward(a->ln1, a->ln1_mean, a->ln1_rstd,
-					 resid, W(LN1_W), W(LN1_B), N, C);
 		sb_gpt_matmul_forward(a->qkv, a->ln1, W(QKV_W), W(QKV_B), N, C,
 				      3 * C);
 		sb_gpt_attention_forward(a->atty, a->att, a->qkv, B, T, C, NH);
-		sb_gpt_matmul_forward(g->proj, a->atty, W(ATTPROJ_W),
-				      W(ATTPROJ_B), N, C, C);
-		sb_gpt_residual_forward(a->res2, resid, g->proj, N * C);
-		sb_gpt_layernorm_forward(a->ln2, a->ln2_mean, a->ln2_rstd,
-					 a->res2, W(LN2_W), W(LN2_B), N, C);
-		sb_gpt_matmul_forward(a->fch, a->ln2, W(FC_W), W(FC_B), N, C,
+		sb_gpt_matmul_forward(a->res2, a->atty, W(ATTPROJ_W), NULL, N,
+				      C, C);
+		sb_gpt_residual_layernorm_forward(a->res2, a->ln2, a->ln2_mean,
+						  a->ln2_rstd, resid,
+						  W(ATTPROJ_B), W(LN2_W),
+						  W(LN2_B), N, C);
+		sb_gpt_matmul_forward(a->fch, a->ln2, W(FC_W), NULL, N, C,
 				      4 * C);
-		sb_gpt_gelu_forward(a->fch_gelu, a->fch, N * 4 * C);
-		sb_gpt_matmul_forward(g->proj, a->fch_gelu, W(FCPROJ_W),
-				      W(FCPROJ_B), N, 4 * C, C);
-		sb_gpt_residual_forward(a->res3, a->res2, g->proj, N * C);
+		sb_gpt_bias_gelu_forward(a->fch_gelu, a->fch, W(FC_B), N,
+					 4 * C);
+		sb_gpt_matmul_forward(a->res3, a->fch_gelu, W(FCPROJ_W), NULL,
+				      N, 4 * C, C);
+		sb_gpt_residual_layernorm_forward(
+			a->res3, last ? g->lnf : next->ln1,
+			last ? g->lnf_mean : next->ln1_mean,
+			last ? g->lnf_rstd : next->ln1_rstd, a->res2,
+			W(FCPROJ_B),
+			last ? params + tensor_off(g, LNF_W(g)) :
+			       params + block_off(g, l + 1, LN1_W),
+			last ? params + tensor_off(g, LNF_B(g)) :
+			       params + block_off(g, l + 1, LN1_B), N, C);
 #undef W
 		resid = a->res3;
 	}
-	sb_gpt_layernorm_forward(g->lnf, g->lnf_mean, g->lnf_rstd, resid,
-				 params + tensor_off(g, LNF_W(g)),
-				 params + tensor_off(g, LNF_B(g)), N, C);
 
 	if (g->classify) {
 		for (size_t b = 0; b < B; b++)
@@ -536,18 +547,21 @@ static int lowest_wanted(const struct gpt *g)
 	return low;
 }
 
-/* A linear layer's backward: dinp when not NULL, and the weight's and
- * bias's gradients as wanted. The full path's products are the same
- * sgemm calls as sb_gpt_matmul_backward's, in the same order of additions. */
+/* A bias whose gradient a fused kernel has computed already. */
+#define NO_BIAS SIZE_MAX
+
+/* A linear layer's backward: dinp WRITTEN when not NULL, and the weight's
+ * and bias's (unless b is NO_BIAS) gradients added as wanted. The full
+ * path's products are the same sgemm calls as sb_gpt_matmul_backward's. */
 static void linear_backward(struct gpt *g, float *dinp, size_t w, size_t b,
 			    const float *dout, const float *inp,
 			    const float *weight, size_t N, size_t C, size_t OC)
 {
 	if (dinp)
-		sb_gpt_matmul_backward(dinp, NULL, NULL, dout, inp, weight, N,
-				       C, OC);
+		sb_gpt_matmul_backward_input(dinp, dout, weight, N, C, OC);
 	sb_tgrad_weight(&g->tgrad[w], dout, inp, N, C, OC, &g->scratch);
-	sb_tgrad_bias(&g->tgrad[b], dout, N, OC, &g->scratch);
+	if (b != NO_BIAS)
+		sb_tgrad_bias(&g->tgrad[b], dout, N, OC, &g->scratch);
 }
 
 /* A layer norm's backward into dinp, its gain's and bias's gradients as
@@ -573,15 +587,13 @@ static void head_backward(struct gpt *g, const float *params, int low)
 	const float scale = (float)(1.0 / g->count);
 	bool below = low > RANK_HEAD;
 
-	if (below)
-		memset(g->dln, 0, N * C * sizeof *g->dln);
 	if (g->classify) {
 		const size_t NC = g->NC;
-		memset(g->dlogits, 0, B * NC * sizeof *g->dlogits);
-		sb_gpt_crossentropy_backward(g->dlogits, g->probs, g->targets,
-					     scale, B, NC);
+		/* only the last real token of each row gets a gradient */
 		if (below)
-			memset(g->dfeat, 0, B * C * sizeof *g->dfeat);
+			memset(g->dln, 0, N * C * sizeof *g->dln);
+		sb_gpt_crossentropy_backward_write(g->dlogits, g->probs,
+						   g->targets, scale, B, NC);
 		linear_backward(g, below ? g->dfeat : NULL, CLS_W(g), CLS_B(g),
 				g->dlogits, g->feat,
 				params + tensor_off(g, CLS_W(g)), B, C, NC);
@@ -589,16 +601,14 @@ static void head_backward(struct gpt *g, const float *params, int low)
 			memcpy(g->dln + (b * T + (size_t)g->lengths[b] - 1) * C,
 			       g->dfeat + b * C, C * sizeof *g->dln);
 	} else {
-		memset(g->dlogits, 0, N * g->V * sizeof *g->dlogits);
-		sb_gpt_crossentropy_backward(g->dlogits, g->probs, g->targets,
-					     scale, N, g->V);
+		sb_gpt_crossentropy_backward_write(g->dlogits, g->probs,
+						   g->targets, scale, N, g->V);
 		/* logits = lnf . wte^T: the head's share of wte's gradient;
 		 * the lookup adds the other share at the bottom */
 		if (below)
-			sb_gpt_matmul_backward(g->dln, NULL, NULL, g->dlogits,
-					       g->lnf,
-					       params + tensor_off(g, WTE), N,
-					       C, g->V);
+			sb_gpt_matmul_backward_input(g->dln, g->dlogits,
+						     params + tensor_off(g, WTE),
+						     N, C, g->V);
 		sb_tgrad_weight(&g->tgrad[WTE], g->dlogits, g->lnf, N, C, g->V,
 				&g->scratch);
 	}
@@ -619,19 +629,19 @@ static bool block_backward(struct gpt *g, const float *params, size_t l,
 #define W(k) (params + block_off(g, l, (k)))
 #define BELOW(stage) (low > r + (stage))
 
-	if (BELOW(ST_FCPROJ))
-		memset(g->dfch_gelu, 0, N * 4 * C * sizeof *g->dfch_gelu);
 	linear_backward(g, BELOW(ST_FCPROJ) ? g->dfch_gelu : NULL,
 			t0 + FCPROJ_W, t0 + FCPROJ_B, g->dres, a->fch_gelu,
 			W(FCPROJ_W), N, 4 * C, C);
 	if (!BELOW(ST_FCPROJ))
 		return false;
-	memset(g->dfch, 0, N * 4 * C * sizeof *g->dfch);
-	sb_gpt_gelu_backward(g->dfch, a->fch, g->dfch_gelu, N * 4 * C);
-	if (BELOW(ST_FC))
-		memset(g->dln, 0, N * C * sizeof *g->dln);
-	linear_backward(g, BELOW(ST_FC) ? g->dln : NULL, t0 + FC_W, t0 + FC_B,
-			g->dfch, a->ln2, W(FC_W), N, C, 4 * C);
+	/* c_fc's bias gradient in the GELU's pass when wanted whole */
+	const struct sb_tgrad *fc_b = &g->tgrad[t0 + FC_B];
+	bool fused = fc_b->want == SB_WANT_ALL;
+	sb_gpt_gelu_backward_bias(g->dfch, fused ? fc_b->dst : NULL, a->fch,
+				  g->dfch_gelu, N, 4 * C);
+	linear_backward(g, BELOW(ST_FC) ? g->dln : NULL, t0 + FC_W,
+			fused ? NO_BIAS : t0 + FC_B, g->dfch, a->ln2, W(FC_W),
+			N, C, 4 * C);
 	if (!BELOW(ST_FC))
 		return false;
 	norm_backward(g, g->dres, t0 + LN2_W, t0 + LN2_B, g->dln, a->res2,
@@ -639,8 +649,6 @@ static bool block_backward(struct gpt *g, const float *params, size_t l,
 	if (!BELOW(ST_LN2))
 		return false;
 
-	if (BELOW(ST_ATTPROJ))
-		memset(g->datty, 0, N * C * sizeof *g->datty);
 	linear_backward(g, BELOW(ST_ATTPROJ) ? g->datty : NULL,
 			t0 + ATTPROJ_W, t0 + ATTPROJ_B, g->dres, a->atty,
 			W(ATTPROJ_W), N, C, C);
@@ -649,8 +657,6 @@ static bool block_backward(struct gpt *g, const float *params, size_t l,
 	memset(g->dqkv, 0, N * 3 * C * sizeof *g->dqkv);
 	sb_gpt_attention_backward(g->dqkv, g->dscores, g->datty, a->qkv,
 				  a->att, B, T, C, NH);
-	if (BELOW(ST_QKV))
-		memset(g->dln, 0, N * C * sizeof *g->dln);
 	linear_backward(g, BELOW(ST_QKV) ? g->dln : NULL, t0 + QKV_W,
 			t0 + QKV_B, g->dqkv, a->ln1, W(QKV_W), N, C, 3 * C);
 	if (!BELOW(ST_QKV))

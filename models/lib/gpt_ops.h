@@ -4,7 +4,9 @@
  *
  * Conventions: outputs first, then inputs and weights, then dims. Every
  * backward ADDS into its outputs (activation and parameter gradients alike),
- * so the caller zeroes them first; an output may be NULL where said. Arrays
+ * so the caller zeroes them first; an output may be NULL where said. The
+ * fused kernels at the end WRITE the activation gradients they say they
+ * write, which spares the caller a pass to zero them. Arrays
  * declared restrict must not overlap. Every matrix product goes through
  * cblas_sgemm. */
 #ifndef SB_GPT_OPS_H
@@ -108,5 +110,48 @@ void sb_gpt_crossentropy_forward(struct sb_eval *ev, float *probs,
 void sb_gpt_crossentropy_backward(float *dlogits, const float *probs,
 				  const int32_t *targets, float scale,
 				  size_t N, size_t V);
+
+/* ---- fused kernels: one pass where the layer-by-layer kernels take two;
+ * the same operations in the same order, so the same bits ---- */
+
+/* dinp [N,C] = dout [N,OC] . weight [OC,C], written: the input gradient
+ * of sb_gpt_matmul_backward into a buffer nothing else adds into */
+void sb_gpt_matmul_backward_input(float *dinp, const float *dout,
+				  const float *weight, size_t N, size_t C,
+				  size_t OC);
+
+/* pre [N,OC] += bias [OC] on every row; out [N,OC] = GELU(pre): the bias
+ * of a linear layer computed without one (sb_gpt_matmul_forward with bias
+ * NULL) and its activation, as the two kernels give them */
+void sb_gpt_bias_gelu_forward(float *restrict out, float *restrict pre,
+			      const float *restrict bias, size_t N, size_t OC);
+/* dinp [N,OC] = GELU'(inp) * dout, written; dbias [OC] (or NULL) += the
+ * column sums of dinp, rows in order (the order grad_at.c's bias gradient
+ * adds them in): the GELU's backward and the bias gradient of the layer
+ * before it */
+void sb_gpt_gelu_backward_bias(float *restrict dinp, float *restrict dbias,
+			       const float *restrict inp,
+			       const float *restrict dout, size_t N,
+			       size_t OC);
+
+/* res [N,C] = resid + (res + bias), where res holds a projection computed
+ * without its bias (bias may be NULL: none); then ln, mean, rstd =
+ * layernorm(res) as sb_gpt_layernorm_forward gives them: a projection's
+ * bias, the residual connection and the next layer norm in one pass */
+void sb_gpt_residual_layernorm_forward(float *restrict res,
+				       float *restrict ln,
+				       float *restrict mean,
+				       float *restrict rstd,
+				       const float *restrict resid,
+				       const float *restrict bias,
+				       const float *restrict weight,
+				       const float *restrict ln_bias,
+				       size_t N, size_t C);
+
+/* dlogits [N,V] = scale * (probs - onehot(target)), written; rows with a
+ * negative target become zero */
+void sb_gpt_crossentropy_backward_write(float *dlogits, const float *probs,
+					const int32_t *targets, float scale,
+					size_t N, size_t V);
 
 #endif

@@ -79,7 +79,11 @@ static void column_sums(float *restrict sums, const float *restrict dout,
 {
 	for (size_t n = 0; n < N; n++) {
 		const float *row = dout + n * OC;
-		for (size_t o = 0; o < OC; o++)
+		size_t o = 0;
+		for (; o + LANES <= OC; o += LANES)
+			for (size_t j = 0; j < LANES; j++)
+				sums[o + j] += row[o + j];
+		for (; o < OC; o++)
 			sums[o] += row[o];
 	}
 }
