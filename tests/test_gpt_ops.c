@@ -1,12 +1,14 @@
 /* test_gpt_ops.c - the GPT-2 layer kernels: each backward against central
- * finite differences of its forward, and the sgemm kernels against their
- * naive references. */
+ * finite differences of its forward, the sgemm kernels against their
+ * naive references, and the fused kernels bit for bit against the
+ * layer-by-layer ones, on one thread and on two. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -569,6 +571,241 @@ static void test_crossentropy_backward(void **state)
 	free(dlogits);
 }
 
+/* ---- fused kernels ----------------------------------------------------- */
+
+/* The fused kernels run the layer-by-layer kernels' operations in the same
+ * order, so they must give the same bits, whether one thread computes
+ * them or two split them. Shapes are large enough to be split (over 65536
+ * floats), and their widths no multiple of 8, so the loops' tails run. */
+#define FUSED_N 97
+#define FUSED_OC 1036
+
+/* a[i] == b[i] for every i: equal values, where memcmp would also tell
+ * -0 from +0 (a gradient written as -0 is the +0 that adding it to a
+ * zeroed buffer gives) */
+static void assert_same_values(const float *a, const float *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!(a[i] == b[i]))
+			fail_msg("entry %zu: %.9g and %.9g", i, a[i], b[i]);
+}
+
+static float *nan_filled(size_t n)
+{
+	float *x = sb_malloc(n * sizeof *x);
+	for (size_t i = 0; i < n; i++)
+		x[i] = NAN;
+	return x;
+}
+
+static void test_bias_gelu_forward(void **state)
+{
+	(void)state;
+	struct sb_rng rng;
+	sb_rng_seed(&rng, 21);
+	const size_t N = FUSED_N, OC = FUSED_OC, n = N * OC;
+	float *pre = randn(&rng, n, 2.0f);
+	float *bias = randn(&rng, OC, 0.5f);
+	float *ref_pre = sb_malloc(n * sizeof *ref_pre);
+	float *ref = sb_malloc(n * sizeof *ref);
+
+	for (size_t i = 0; i < n; i++)
+		ref_pre[i] = pre[i] + bias[i % OC];
+	sb_gpt_gelu_forward(ref, ref_pre, n);
+	for (int threads = 1; threads <= 2; threads++) {
+		float *p = sb_malloc(n * sizeof *p);
+		float *out = nan_filled(n);
+		memcpy(p, pre, n * sizeof *p);
+		openblas_set_num_threads(threads);
+		sb_gpt_bias_gelu_forward(out, p, bias, N, OC);
+		assert_memory_equal(p, ref_pre, n * sizeof *p);
+		assert_memory_equal(out, ref, n * sizeof *out);
+		free(p);
+		free(out);
+	}
+	free(pre);
+	free(bias);
+	free(ref_pre);
+	free(ref);
+}
+
+static void test_gelu_backward_bias(void **state)
+{
+	(void)state;
+	struct sb_rng rng;
+	sb_rng_seed(&rng, 22);
+	const size_t N = FUSED_N, OC = FUSED_OC, n = N * OC;
+	float *inp = randn(&rng, n, 2.0f);
+	float *dout = randn(&rng, n, 1.0f);
+	float *dbias0 = randn(&rng, OC, 1.0f);
+	float *ref = sb_calloc(n, sizeof *ref);
+	float *ref_bias = sb_malloc(OC * sizeof *ref_bias);
+
+	/* the GELU's backward into zeros, then the bias gradient as the
+	 * column sums of the result, row after row, added to what was there */
+	sb_gpt_gelu_backward(ref, inp, dout, n);
+	memcpy(ref_bias, dbias0, OC * sizeof *ref_bias);
+	for (size_t r = 0; r < N; r++)
+		for (size_t c = 0; c < OC; c++)
+			ref_bias[c] += ref[r * OC + c];
+	for (int threads = 1; threads <= 2; threads++) {
+		float *dinp = nan_filled(n);
+		float *dbias = sb_malloc(OC * sizeof *dbias);
+		memcpy(dbias, dbias0, OC * sizeof *dbias);
+		openblas_set_num_threads(threads);
+		sb_gpt_gelu_backward_bias(dinp, dbias, inp, dout, N, OC);
+		assert_same_values(dinp, ref, n);
+		assert_memory_equal(dbias, ref_bias, OC * sizeof *dbias);
+		/* without the bias: the same input gradient */
+		float *alone = nan_filled(n);
+		sb_gpt_gelu_backward_bias(alone, NULL, inp, dout, N, OC);
+		assert_same_values(alone, ref, n);
+		free(dinp);
+		free(dbias);
+		free(alone);
+	}
+	free(inp);
+	free(dout);
+	free(dbias0);
+	free(ref);
+	free(ref_bias);
+}
+
+static void test_residual_layernorm_forward(void **state)
+{
+	(void)state;
+	struct sb_rng rng;
+	sb_rng_seed(&rng, 23);
+	const size_t N = 131, C = 516, n = N * C;
+	float *proj = randn(&rng, n, 1.0f);
+	float *resid = randn(&rng, n, 1.0f);
+	float *bias = randn(&rng, C, 0.5f);
+	float *w = randn(&rng, C, 1.0f);
+	float *b = randn(&rng, C, 1.0f);
+	float *with_bias = sb_malloc(n * sizeof *with_bias);
+	float *ref = sb_malloc(n * sizeof *ref);
+	float *ref_ln = sb_malloc(n * sizeof *ref_ln);
+	float *ref_mean = sb_malloc(N * sizeof *ref_mean);
+	float *ref_rstd = sb_malloc(N * sizeof *ref_rstd);
+
+	for (int has_bias = 0; has_bias <= 1; has_bias++) {
+		for (size_t i = 0; i < n; i++)
+			with_bias[i] = has_bias ? proj[i] + bias[i % C] :
+						  proj[i];
+		sb_gpt_residual_forward(ref, resid, with_bias, n);
+		sb_gpt_layernorm_forward(ref_ln, ref_mean, ref_rstd, ref, w, b,
+					 N, C);
+		for (int threads = 1; threads <= 2; threads++) {
+			float *res = sb_malloc(n * sizeof *res);
+			float *ln = nan_filled(n);
+			float *mean = nan_filled(N), *rstd = nan_filled(N);
+			memcpy(res, proj, n * sizeof *res);
+			openblas_set_num_threads(threads);
+			sb_gpt_residual_layernorm_forward(
+				res, ln, mean, rstd, resid,
+				has_bias ? bias : NULL, w, b, N, C);
+			assert_memory_equal(res, ref, n * sizeof *res);
+			assert_memory_equal(ln, ref_ln, n * sizeof *ln);
+			assert_memory_equal(mean, ref_mean, N * sizeof *mean);
+			assert_memory_equal(rstd, ref_rstd, N * sizeof *rstd);
+			free(res);
+			free(ln);
+			free(mean);
+			free(rstd);
+		}
+	}
+	free(proj);
+	free(resid);
+	free(bias);
+	free(w);
+	free(b);
+	free(with_bias);
+	free(ref);
+	free(ref_ln);
+	free(ref_mean);
+	free(ref_rstd);
+}
+
+static void test_written_gradients(void **state)
+{
+	(void)state;
+	struct sb_rng rng;
+	sb_rng_seed(&rng, 24);
+	const size_t N = 37, C = 20, OC = 52, V = 11;
+	float *dout = randn(&rng, N * OC, 1.0f);
+	float *weight = randn(&rng, OC * C, 1.0f);
+	float *inp = randn(&rng, N * C, 1.0f);
+	float *ref = sb_calloc(N * C, sizeof *ref);
+	float *dinp = nan_filled(N * C);
+
+	/* the input gradient alone, over NaN: written, not added */
+	sb_gpt_matmul_backward(ref, NULL, NULL, dout, inp, weight, N, C, OC);
+	sb_gpt_matmul_backward_input(dinp, dout, weight, N, C, OC);
+	assert_same_values(dinp, ref, N * C);
+
+	/* the cross-entropy's, with ignored rows */
+	int32_t targets[37];
+	for (size_t n = 0; n < N; n++)
+		targets[n] = n % 5 == 2 ? -1 : (int32_t)(n % V);
+	float *logits = randn(&rng, N * V, 2.0f);
+	float *probs = sb_malloc(N * V * sizeof *probs);
+	float *ref_d = sb_calloc(N * V, sizeof *ref_d);
+	float *d = nan_filled(N * V);
+	struct sb_eval ev = {0};
+	sb_gpt_crossentropy_forward(&ev, probs, logits, targets, N, V);
+	sb_gpt_crossentropy_backward(ref_d, probs, targets, 0.25f, N, V);
+	sb_gpt_crossentropy_backward_write(d, probs, targets, 0.25f, N, V);
+	assert_same_values(d, ref_d, N * V);
+
+	free(dout);
+	free(weight);
+	free(inp);
+	free(ref);
+	free(dinp);
+	free(logits);
+	free(probs);
+	free(ref_d);
+	free(d);
+}
+
+/* Attention splits its (row, head) pairs over the threads: each pair is
+ * computed alike wherever it runs, so one thread and two agree bit for
+ * bit, forward and backward. */
+static void test_attention_threads_agree(void **state)
+{
+	(void)state;
+	struct sb_rng rng;
+	sb_rng_seed(&rng, 25);
+	const size_t B = 3, T = 70, C = 24, NH = 3;
+	const size_t n_qkv = B * T * 3 * C, n_out = B * T * C;
+	const size_t n_att = B * NH * T * T;
+	float *qkv = randn(&rng, n_qkv, 1.0f);
+	float *dout = randn(&rng, n_out, 1.0f);
+	float *out[2], *att[2], *dqkv[2];
+	float *scratch = sb_malloc(T * T * sizeof *scratch);
+
+	for (int k = 0; k < 2; k++) {
+		out[k] = sb_malloc(n_out * sizeof *out[k]);
+		att[k] = sb_malloc(n_att * sizeof *att[k]);
+		dqkv[k] = sb_calloc(n_qkv, sizeof *dqkv[k]);
+		openblas_set_num_threads(k + 1);
+		sb_gpt_attention_forward(out[k], att[k], qkv, B, T, C, NH);
+		sb_gpt_attention_backward(dqkv[k], scratch, dout, qkv, att[k],
+					  B, T, C, NH);
+	}
+	assert_memory_equal(out[0], out[1], n_out * sizeof *out[0]);
+	assert_memory_equal(att[0], att[1], n_att * sizeof *att[0]);
+	assert_memory_equal(dqkv[0], dqkv[1], n_qkv * sizeof *dqkv[0]);
+	for (int k = 0; k < 2; k++) {
+		free(out[k]);
+		free(att[k]);
+		free(dqkv[k]);
+	}
+	free(qkv);
+	free(dout);
+	free(scratch);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -585,6 +822,11 @@ int main(void)
 		cmocka_unit_test(test_residual),
 		cmocka_unit_test(test_crossentropy_forward),
 		cmocka_unit_test(test_crossentropy_backward),
+		cmocka_unit_test(test_bias_gelu_forward),
+		cmocka_unit_test(test_gelu_backward_bias),
+		cmocka_unit_test(test_residual_layernorm_forward),
+		cmocka_unit_test(test_written_gradients),
+		cmocka_unit_test(test_attention_threads_agree),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,6 +3,7 @@
  * cblas_sgemm, elementwise loops kept simple enough to vectorise. */
 #include "gpt_ops.h"
 #include "util.h"
+#include "parallel.h"
 
 #include <assert.h>
 #include <cblas.h>
@@ -248,7 +249,8 @@ void sb_gpt_encoder_backward_wpe_at(float *out, const sb_index *idx,
 /* ---- layer normalisation (Ba et al., 2016) ----------------------------- */
 
 /* One row of layer norm: o [C] from x [C]; returns mean and rstd. */
-static inline void layernorm_row(float *restrict o, float *restrict mean,
+VECTOR_CLONES
+static void layernorm_row(float *restrict o, float *restrict mean,
 				 float *restrict rstd, const float *restrict x,
 				 const float *restrict weight,
 				 const float *restrict bias, size_t C)
@@ -279,6 +281,7 @@ void sb_gpt_layernorm_forward(float *restrict out, float *restrict mean,
 }
 
 /* The per-row update of layernorm backward, given the row's two means. */
+VECTOR_CLONES
 static void layernorm_backward_row(float *restrict dx, float *restrict dweight,
 				   float *restrict dbias,
 				   const float *restrict d,
@@ -434,94 +437,138 @@ static void softmax_backward_row(float *restrict d, const float *restrict a,
 		d[i] = a[i] * (d[i] - dot);
 }
 
-void sb_gpt_attention_forward(float *out, float *att, const float *qkv,
-			      size_t B, size_t T, size_t C, size_t NH)
+/* The attention of batch row b, head h. */
+static void attention_forward_head(float *out, float *att, const float *qkv,
+				   size_t b, size_t h, size_t T, size_t C,
+				   size_t NH)
 {
 	const size_t C3 = 3 * C, hs = C / NH;
 	const float scale = 1.0f / sqrtf((float)hs);
+	/* strided views [T,hs] with row stride 3C */
+	const float *q = qkv + b * T * C3 + h * hs;
+	const float *k = q + C;
+	const float *v = q + 2 * C;
+	float *a = att + (b * NH + h) * T * T;
+	float *o = out + b * T * C + h * hs;
 
-	for (size_t b = 0; b < B; b++)
-		for (size_t h = 0; h < NH; h++) {
-			/* strided views [T,hs] with row stride 3C */
-			const float *q = qkv + b * T * C3 + h * hs;
-			const float *k = q + C;
-			const float *v = q + 2 * C;
-			float *a = att + (b * NH + h) * T * T;
-			float *o = out + b * T * C + h * hs;
-			for (size_t r0 = 0; r0 < T; r0 += ATT_ROWS) {
-				size_t r1 = r0 + ATT_ROWS < T ? r0 + ATT_ROWS : T;
-				int R = (int)(r1 - r0), K = (int)r1;
-				/* a [R,r1] = scale * q [R,hs] . k^T [hs,r1] */
-				cblas_sgemm(CblasRowMajor, CblasNoTrans,
-					    CblasTrans, R, K, (int)hs, scale,
-					    q + r0 * C3, (int)C3, k, (int)C3,
-					    0.0f, a + r0 * T, (int)T);
-				causal_softmax(a, T, r0, r1);
-				/* o [R,hs] (row stride C) = a [R,r1] .
-				 * v [r1,hs] */
-				cblas_sgemm(CblasRowMajor, CblasNoTrans,
-					    CblasNoTrans, R, (int)hs, K, 1.0f,
-					    a + r0 * T, (int)T, v, (int)C3,
-					    0.0f, o + r0 * C, (int)C);
-			}
+	for (size_t r0 = 0; r0 < T; r0 += ATT_ROWS) {
+		size_t r1 = r0 + ATT_ROWS < T ? r0 + ATT_ROWS : T;
+		int R = (int)(r1 - r0), K = (int)r1;
+		/* a [R,r1] = scale * q [R,hs] . k^T [hs,r1] */
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, R, K,
+			    (int)hs, scale, q + r0 * C3, (int)C3, k, (int)C3,
+			    0.0f, a + r0 * T, (int)T);
+		causal_softmax(a, T, r0, r1);
+		/* o [R,hs] (row stride C) = a [R,r1] . v [r1,hs] */
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, R,
+			    (int)hs, K, 1.0f, a + r0 * T, (int)T, v, (int)C3,
+			    0.0f, o + r0 * C, (int)C);
+	}
+}
+
+/* The backward of batch row b, head h; scratch holds T*T floats. */
+static void attention_backward_head(float *dqkv, float *scratch,
+				    const float *dout, const float *qkv,
+				    const float *att, size_t b, size_t h,
+				    size_t T, size_t C, size_t NH)
+{
+	const size_t C3 = 3 * C, hs = C / NH;
+	const float scale = 1.0f / sqrtf((float)hs);
+	const float *q = qkv + b * T * C3 + h * hs;
+	const float *k = q + C;
+	const float *v = q + 2 * C;
+	float *dq = dqkv + b * T * C3 + h * hs;
+	float *dk = dq + C;
+	float *dv = dq + 2 * C;
+	const float *a = att + (b * NH + h) * T * T;
+	const float *d = dout + b * T * C + h * hs;
+
+	for (size_t r0 = 0; r0 < T; r0 += ATT_ROWS) {
+		size_t r1 = r0 + ATT_ROWS < T ? r0 + ATT_ROWS : T;
+		int R = (int)(r1 - r0), K = (int)r1;
+		const float *ab = a + r0 * T;
+		/* [R,r1]: d(att), then d(scores) */
+		float *ds = scratch + r0 * T;
+
+		/* ds = d [R,hs] . v^T [hs,r1] */
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, R, K,
+			    (int)hs, 1.0f, d + r0 * C, (int)C, v, (int)C3,
+			    0.0f, ds, (int)T);
+		/* dv [r1,hs] += a^T [r1,R] . d [R,hs] */
+		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K,
+			    (int)hs, R, 1.0f, ab, (int)T, d + r0 * C, (int)C,
+			    1.0f, dv, (int)C3);
+		/* softmax backward; zero weights above the diagonal make
+		 * those entries zero too */
+		for (size_t t = r0; t < r1; t++) {
+			const float *ar = a + t * T;
+			float *dr = scratch + t * T;
+			float dot = dot_lanes(ar, dr, t + 1);
+			softmax_backward_row(dr, ar, dot, r1);
 		}
+		/* dq [R,hs] += scale * ds [R,r1] . k [r1,hs] */
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, R,
+			    (int)hs, K, scale, ds, (int)T, k, (int)C3, 1.0f,
+			    dq + r0 * C3, (int)C3);
+		/* dk [r1,hs] += scale * ds^T [r1,R] . q [R,hs] */
+		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K,
+			    (int)hs, R, scale, ds, (int)T, q + r0 * C3,
+			    (int)C3, 1.0f, dk, (int)C3);
+	}
+}
+
+/* The arguments of both passes, shared by the threads; each part takes a
+ * run of the B*NH (row, head) pairs, which touch disjoint columns. */
+struct attention_job {
+	float *out, *att, *dqkv, *scratch;
+	const float *qkv, *catt, *dout;
+	size_t B, T, C, NH;
+};
+
+static void attention_forward_part(void *ctx, size_t part, size_t parts)
+{
+	const struct attention_job *j = ctx;
+	size_t first, end;
+
+	sb_parallel_range(j->B * j->NH, part, parts, &first, &end);
+	for (size_t i = first; i < end; i++)
+		attention_forward_head(j->out, j->att, j->qkv, i / j->NH,
+				       i % j->NH, j->T, j->C, j->NH);
+}
+
+static void attention_backward_part(void *ctx, size_t part, size_t parts)
+{
+	const struct attention_job *j = ctx;
+	size_t first, end;
+	/* part 0 runs on the caller and has its scratch */
+	float *scratch = part ? sb_malloc(j->T * j->T * sizeof *scratch) :
+				j->scratch;
+
+	sb_parallel_range(j->B * j->NH, part, parts, &first, &end);
+	for (size_t i = first; i < end; i++)
+		attention_backward_head(j->dqkv, scratch, j->dout, j->qkv,
+					j->catt, i / j->NH, i % j->NH, j->T,
+					j->C, j->NH);
+	if (part)
+		free(scratch);
+}
+
+void sb_gpt_attention_forward(float *out, float *att, const float *qkv,
+			      size_t B, size_t T, size_t C, size_t NH)
+{
+	struct attention_job j = {.out = out, .att = att, .qkv = qkv,
+				  .B = B, .T = T, .C = C, .NH = NH};
+	sb_parallel_run(attention_forward_part, &j, B * NH);
 }
 
 void sb_gpt_attention_backward(float *dqkv, float *scratch, const float *dout,
 			       const float *qkv, const float *att, size_t B,
 			       size_t T, size_t C, size_t NH)
 {
-	const size_t C3 = 3 * C, hs = C / NH;
-	const float scale = 1.0f / sqrtf((float)hs);
-
-	for (size_t b = 0; b < B; b++)
-		for (size_t h = 0; h < NH; h++) {
-			const float *q = qkv + b * T * C3 + h * hs;
-			const float *k = q + C;
-			const float *v = q + 2 * C;
-			float *dq = dqkv + b * T * C3 + h * hs;
-			float *dk = dq + C;
-			float *dv = dq + 2 * C;
-			const float *a = att + (b * NH + h) * T * T;
-			const float *d = dout + b * T * C + h * hs;
-			for (size_t r0 = 0; r0 < T; r0 += ATT_ROWS) {
-				size_t r1 = r0 + ATT_ROWS < T ? r0 + ATT_ROWS : T;
-				int R = (int)(r1 - r0), K = (int)r1;
-				const float *ab = a + r0 * T;
-				/* [R,r1]: d(att), then d(scores) */
-				float *ds = scratch + r0 * T;
-
-				/* ds = d [R,hs] . v^T [hs,r1] */
-				cblas_sgemm(CblasRowMajor, CblasNoTrans,
-					    CblasTrans, R, K, (int)hs, 1.0f,
-					    d + r0 * C, (int)C, v, (int)C3,
-					    0.0f, ds, (int)T);
-				/* dv [r1,hs] += a^T [r1,R] . d [R,hs] */
-				cblas_sgemm(CblasRowMajor, CblasTrans,
-					    CblasNoTrans, K, (int)hs, R, 1.0f,
-					    ab, (int)T, d + r0 * C, (int)C,
-					    1.0f, dv, (int)C3);
-				/* softmax backward; zero weights above the
-				 * diagonal make those entries zero too */
-				for (size_t t = r0; t < r1; t++) {
-					const float *ar = a + t * T;
-					float *dr = scratch + t * T;
-					float dot = dot_lanes(ar, dr, t + 1);
-					softmax_backward_row(dr, ar, dot, r1);
-				}
-				/* dq [R,hs] += scale * ds [R,r1] . k [r1,hs] */
-				cblas_sgemm(CblasRowMajor, CblasNoTrans,
-					    CblasNoTrans, R, (int)hs, K, scale,
-					    ds, (int)T, k, (int)C3, 1.0f,
-					    dq + r0 * C3, (int)C3);
-				/* dk [r1,hs] += scale * ds^T [r1,R] .
-				 * q [R,hs] */
-				cblas_sgemm(CblasRowMajor, CblasTrans,
-					    CblasNoTrans, K, (int)hs, R, scale,
-					    ds, (int)T, q + r0 * C3, (int)C3,
-					    1.0f, dk, (int)C3);
-			}
-		}
+	struct attention_job j = {.dqkv = dqkv, .scratch = scratch,
+				  .dout = dout, .qkv = qkv, .catt = att,
+				  .B = B, .T = T, .C = C, .NH = NH};
+	sb_parallel_run(attention_backward_part, &j, B * NH);
 }
 
 void sb_gpt_attention_forward_naive(float *out, float *att, const float *qkv,
@@ -714,46 +761,144 @@ void sb_gpt_matmul_backward_input(float *dinp, const float *dout,
 		    (int)C);
 }
 
-VECTOR_CLONES
-void sb_gpt_bias_gelu_forward(float *restrict out, float *restrict pre,
-			      const float *restrict bias, size_t N, size_t OC)
+/* Elementwise passes are split over threads only when each part has at
+ * least this many floats: below, starting a thread costs more than it
+ * saves. */
+#define PART_FLOATS 65536
+
+static size_t max_parts(size_t n)
 {
-	for (size_t n = 0; n < N; n++) {
-		float *p = pre + n * OC, *o = out + n * OC;
-		size_t i = 0;
-		for (; i + LANES <= OC; i += LANES)
-			for (size_t j = 0; j < LANES; j++) {
-				p[i + j] += bias[i + j];
-				o[i + j] = gelu(p[i + j]);
-			}
-		for (; i < OC; i++) {
-			p[i] += bias[i];
-			o[i] = gelu(p[i]);
+	return n / PART_FLOATS + 1;
+}
+
+/* The arguments of the fused passes, shared by the threads. */
+struct fused_job {
+	float *out, *pre, *res, *ln, *mean, *rstd;
+	const float *inp, *dout, *bias, *weight, *ln_bias;
+	float *dbias;
+	size_t N, C;
+};
+
+/* The loops over a row are functions of their own: GCC takes restrict
+ * from parameters only, and vectorises nothing it fears may alias. */
+
+/* p [n] += bias; o [n] = GELU(p) */
+VECTOR_CLONES
+static void bias_gelu_row(float *restrict o, float *restrict p,
+			  const float *restrict bias, size_t n)
+{
+	size_t i = 0;
+	for (; i + LANES <= n; i += LANES)
+		for (size_t k = 0; k < LANES; k++) {
+			p[i + k] += bias[i + k];
+			o[i + k] = gelu(p[i + k]);
 		}
+	for (; i < n; i++) {
+		p[i] += bias[i];
+		o[i] = gelu(p[i]);
 	}
 }
 
+/* d [n] = GELU'(x) * g */
 VECTOR_CLONES
+static void gelu_grad_row(float *restrict d, const float *restrict x,
+			  const float *restrict g, size_t n)
+{
+	size_t i = 0;
+	for (; i + LANES <= n; i += LANES)
+		for (size_t k = 0; k < LANES; k++)
+			d[i + k] = gelu_grad(x[i + k]) * g[i + k];
+	for (; i < n; i++)
+		d[i] = gelu_grad(x[i]) * g[i];
+}
+
+/* r [n] = x + (r + bias), bias NULL: none */
+VECTOR_CLONES
+static void residual_bias_row(float *restrict r, const float *restrict x,
+			      const float *restrict bias, size_t n)
+{
+	size_t i = 0;
+	if (bias) {
+		for (; i + LANES <= n; i += LANES)
+			for (size_t k = 0; k < LANES; k++)
+				r[i + k] = x[i + k] + (r[i + k] + bias[i + k]);
+		for (; i < n; i++)
+			r[i] = x[i] + (r[i] + bias[i]);
+		return;
+	}
+	for (; i + LANES <= n; i += LANES)
+		for (size_t k = 0; k < LANES; k++)
+			r[i + k] = x[i + k] + r[i + k];
+	for (; i < n; i++)
+		r[i] = x[i] + r[i];
+}
+
+static void bias_gelu_part(void *ctx, size_t part, size_t parts)
+{
+	const struct fused_job *j = ctx;
+	const size_t OC = j->C;
+	size_t first, end;
+
+	sb_parallel_range(j->N, part, parts, &first, &end);
+	for (size_t n = first; n < end; n++)
+		bias_gelu_row(j->out + n * OC, j->pre + n * OC, j->bias, OC);
+}
+
+void sb_gpt_bias_gelu_forward(float *restrict out, float *restrict pre,
+			      const float *restrict bias, size_t N, size_t OC)
+{
+	struct fused_job j = {.out = out, .pre = pre, .bias = bias, .N = N,
+			      .C = OC};
+	sb_parallel_run(bias_gelu_part, &j, max_parts(N * OC));
+}
+
+/* Parts take columns, so that each bias entry still adds its rows in
+ * order, whatever the number of parts. */
+static void gelu_backward_bias_part(void *ctx, size_t part, size_t parts)
+{
+	const struct fused_job *j = ctx;
+	const size_t OC = j->C;
+	size_t c0, c1;
+
+	sb_parallel_range(OC / LANES, part, parts, &c0, &c1);
+	c0 *= LANES;
+	c1 = part + 1 == parts ? OC : c1 * LANES;
+	for (size_t n = 0; n < j->N; n++) {
+		size_t at = n * OC + c0;
+		gelu_grad_row(j->out + at, j->inp + at, j->dout + at, c1 - c0);
+		if (j->dbias)
+			add_lanes(j->dbias + c0, j->out + at, c1 - c0);
+	}
+}
+
 void sb_gpt_gelu_backward_bias(float *restrict dinp, float *restrict dbias,
 			       const float *restrict inp,
 			       const float *restrict dout, size_t N,
 			       size_t OC)
 {
-	for (size_t n = 0; n < N; n++) {
-		float *d = dinp + n * OC;
-		const float *x = inp + n * OC, *g = dout + n * OC;
-		size_t i = 0;
-		for (; i + LANES <= OC; i += LANES)
-			for (size_t j = 0; j < LANES; j++)
-				d[i + j] = gelu_grad(x[i + j]) * g[i + j];
-		for (; i < OC; i++)
-			d[i] = gelu_grad(x[i]) * g[i];
-		if (dbias)
-			add_lanes(dbias, d, OC);
+	struct fused_job j = {.out = dinp, .dbias = dbias, .inp = inp,
+			      .dout = dout, .N = N, .C = OC};
+	size_t parts = max_parts(N * OC);
+	/* at least LANES columns a part */
+	if (parts > OC / LANES)
+		parts = OC / LANES ? OC / LANES : 1;
+	sb_parallel_run(gelu_backward_bias_part, &j, parts);
+}
+
+static void residual_layernorm_part(void *ctx, size_t part, size_t parts)
+{
+	const struct fused_job *j = ctx;
+	const size_t C = j->C;
+	size_t first, end;
+
+	sb_parallel_range(j->N, part, parts, &first, &end);
+	for (size_t n = first; n < end; n++) {
+		residual_bias_row(j->res + n * C, j->inp + n * C, j->bias, C);
+		layernorm_row(j->ln + n * C, j->mean + n, j->rstd + n,
+			      j->res + n * C, j->weight, j->ln_bias, C);
 	}
 }
 
-VECTOR_CLONES
 void sb_gpt_residual_layernorm_forward(float *restrict res,
 				       float *restrict ln,
 				       float *restrict mean,
@@ -764,27 +909,11 @@ void sb_gpt_residual_layernorm_forward(float *restrict res,
 				       const float *restrict ln_bias,
 				       size_t N, size_t C)
 {
-	for (size_t n = 0; n < N; n++) {
-		float *r = res + n * C;
-		const float *x = resid + n * C;
-		size_t i = 0;
-		if (bias) {
-			for (; i + LANES <= C; i += LANES)
-				for (size_t j = 0; j < LANES; j++)
-					r[i + j] = x[i + j] +
-						   (r[i + j] + bias[i + j]);
-			for (; i < C; i++)
-				r[i] = x[i] + (r[i] + bias[i]);
-		} else {
-			for (; i + LANES <= C; i += LANES)
-				for (size_t j = 0; j < LANES; j++)
-					r[i + j] = x[i + j] + r[i + j];
-			for (; i < C; i++)
-				r[i] = x[i] + r[i];
-		}
-		layernorm_row(ln + n * C, mean + n, rstd + n, r, weight,
-			      ln_bias, C);
-	}
+	struct fused_job j = {.res = res, .ln = ln, .mean = mean,
+			      .rstd = rstd, .inp = resid, .bias = bias,
+			      .weight = weight, .ln_bias = ln_bias, .N = N,
+			      .C = C};
+	sb_parallel_run(residual_layernorm_part, &j, max_parts(N * C));
 }
 
 VECTOR_CLONES
