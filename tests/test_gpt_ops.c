@@ -768,6 +768,42 @@ static void test_written_gradients(void **state)
 	free(d);
 }
 
+/* The cross-entropy splits its rows over the threads and adds their
+ * losses in row order: one thread and two agree bit for bit. */
+static void test_crossentropy_threads_agree(void **state)
+{
+	(void)state;
+	struct sb_rng rng;
+	sb_rng_seed(&rng, 26);
+	const size_t N = 70, V = 1100;
+	float *logits = randn(&rng, N * V, 3.0f);
+	int32_t targets[70];
+	float *probs[2], *d[2];
+	struct sb_eval ev[2];
+
+	memset(ev, 0, sizeof ev);
+	for (size_t n = 0; n < N; n++)
+		targets[n] = n % 7 == 3 ? -1 : (int32_t)((n * 37) % V);
+	for (int k = 0; k < 2; k++) {
+		probs[k] = sb_malloc(N * V * sizeof *probs[k]);
+		d[k] = nan_filled(N * V);
+		openblas_set_num_threads(k + 1);
+		sb_gpt_crossentropy_forward(&ev[k], probs[k], logits, targets,
+					    N, V);
+		sb_gpt_crossentropy_backward_write(d[k], probs[k], targets,
+						   0.5f, N, V);
+	}
+	assert_memory_equal(&ev[0], &ev[1], sizeof ev[0]);
+	assert_true(ev[0].count == 60.0);
+	assert_memory_equal(probs[0], probs[1], N * V * sizeof *probs[0]);
+	assert_memory_equal(d[0], d[1], N * V * sizeof *d[0]);
+	for (int k = 0; k < 2; k++) {
+		free(probs[k]);
+		free(d[k]);
+	}
+	free(logits);
+}
+
 /* Attention splits its (row, head) pairs over the threads: each pair is
  * computed alike wherever it runs, so one thread and two agree bit for
  * bit, forward and backward. */
@@ -826,6 +862,7 @@ int main(void)
 		cmocka_unit_test(test_gelu_backward_bias),
 		cmocka_unit_test(test_residual_layernorm_forward),
 		cmocka_unit_test(test_written_gradients),
+		cmocka_unit_test(test_crossentropy_threads_agree),
 		cmocka_unit_test(test_attention_threads_agree),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

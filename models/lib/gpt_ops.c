@@ -168,6 +168,16 @@ static float softmax_inplace(float *x, float maxv, size_t n)
 	return sum;
 }
 
+/* Elementwise passes are split over threads only when each part has at
+ * least this many floats: below, starting a thread costs more than it
+ * saves. */
+#define PART_FLOATS 65536
+
+static size_t max_parts(size_t n)
+{
+	return n / PART_FLOATS + 1;
+}
+
 /* ---- embeddings -------------------------------------------------------- */
 
 void sb_gpt_encoder_forward(float *out, const int32_t *tokens,
@@ -702,34 +712,74 @@ void sb_gpt_residual_backward(float *restrict dinp1, float *restrict dinp2,
 
 /* ---- softmax cross-entropy --------------------------------------------- */
 
-VECTOR_CLONES
+/* What one row adds to the sums of an sb_eval. */
+struct xent_row {
+	double loss;
+	bool counted, correct;
+};
+
+/* Row n's softmax into probs and what it adds to the loss. */
+static void crossentropy_row(struct xent_row *row, float *p, const float *l,
+			     int32_t tgt, size_t V)
+{
+	assert(tgt < (int64_t)V);
+	float maxv = l[0];
+	size_t arg = 0;
+	for (size_t i = 1; i < V; i++)
+		if (l[i] > maxv) {
+			maxv = l[i];
+			arg = i;
+		}
+	/* read before p (which may be l) is overwritten */
+	float lt = tgt >= 0 ? l[tgt] : 0.0f;
+	if (p != l)
+		memcpy(p, l, V * sizeof *p);
+	float sum = softmax_inplace(p, maxv, V);
+	row->counted = tgt >= 0;
+	row->loss = row->counted ? log((double)sum) - ((double)lt - maxv) : 0;
+	row->correct = row->counted && arg == (size_t)tgt;
+}
+
+/* The arguments of the cross-entropy's passes, shared by the threads;
+ * parts take rows. */
+struct xent_job {
+	struct xent_row *rows;
+	float *out;
+	const float *inp;
+	const int32_t *targets;
+	float scale;
+	size_t N, V;
+};
+
+static void crossentropy_forward_part(void *ctx, size_t part, size_t parts)
+{
+	const struct xent_job *j = ctx;
+	size_t first, end;
+
+	sb_parallel_range(j->N, part, parts, &first, &end);
+	for (size_t n = first; n < end; n++)
+		crossentropy_row(&j->rows[n], j->out + n * j->V,
+				 j->inp + n * j->V, j->targets[n], j->V);
+}
+
 void sb_gpt_crossentropy_forward(struct sb_eval *ev, float *probs,
 				 const float *logits, const int32_t *targets,
 				 size_t N, size_t V)
 {
+	struct xent_job j = {.out = probs, .inp = logits, .targets = targets,
+			     .N = N, .V = V};
+
+	j.rows = sb_malloc((N ? N : 1) * sizeof *j.rows);
+	sb_parallel_run(crossentropy_forward_part, &j, max_parts(N * V));
+	/* the rows' shares added in row order, as one thread would */
 	for (size_t n = 0; n < N; n++) {
-		const float *l = logits + n * V;
-		float *p = probs + n * V;
-		int32_t tgt = targets[n];
-		assert(tgt < (int64_t)V);
-		float maxv = l[0];
-		size_t arg = 0;
-		for (size_t i = 1; i < V; i++)
-			if (l[i] > maxv) {
-				maxv = l[i];
-				arg = i;
-			}
-		/* read before p (which may be l) is overwritten */
-		float lt = tgt >= 0 ? l[tgt] : 0.0f;
-		if (p != l)
-			memcpy(p, l, V * sizeof *p);
-		float sum = softmax_inplace(p, maxv, V);
-		if (tgt < 0)
+		if (!j.rows[n].counted)
 			continue;
-		ev->loss_sum += log((double)sum) - ((double)lt - maxv);
+		ev->loss_sum += j.rows[n].loss;
 		ev->count += 1.0;
-		ev->correct += arg == (size_t)tgt ? 1.0 : 0.0;
+		ev->correct += j.rows[n].correct ? 1.0 : 0.0;
 	}
+	free(j.rows);
 }
 
 VECTOR_CLONES
@@ -759,16 +809,6 @@ void sb_gpt_matmul_backward_input(float *dinp, const float *dout,
 	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)N, (int)C,
 		    (int)OC, 1.0f, dout, (int)OC, weight, (int)C, 0.0f, dinp,
 		    (int)C);
-}
-
-/* Elementwise passes are split over threads only when each part has at
- * least this many floats: below, starting a thread costs more than it
- * saves. */
-#define PART_FLOATS 65536
-
-static size_t max_parts(size_t n)
-{
-	return n / PART_FLOATS + 1;
 }
 
 /* The arguments of the fused passes, shared by the threads. */
@@ -916,21 +956,42 @@ void sb_gpt_residual_layernorm_forward(float *restrict res,
 	sb_parallel_run(residual_layernorm_part, &j, max_parts(N * C));
 }
 
+/* d [V] = scale * p, written */
 VECTOR_CLONES
+static void scaled_copy(float *restrict d, const float *restrict p,
+			float scale, size_t V)
+{
+	size_t i = 0;
+	for (; i + LANES <= V; i += LANES)
+		for (size_t k = 0; k < LANES; k++)
+			d[i + k] = scale * p[i + k];
+	for (; i < V; i++)
+		d[i] = scale * p[i];
+}
+
+static void crossentropy_backward_part(void *ctx, size_t part, size_t parts)
+{
+	const struct xent_job *j = ctx;
+	size_t first, end;
+
+	sb_parallel_range(j->N, part, parts, &first, &end);
+	for (size_t n = first; n < end; n++) {
+		int32_t tgt = j->targets[n];
+		float *d = j->out + n * j->V;
+		if (tgt < 0) {
+			memset(d, 0, j->V * sizeof *d);
+			continue;
+		}
+		scaled_copy(d, j->inp + n * j->V, j->scale, j->V);
+		d[tgt] -= j->scale;
+	}
+}
+
 void sb_gpt_crossentropy_backward_write(float *dlogits, const float *probs,
 					const int32_t *targets, float scale,
 					size_t N, size_t V)
 {
-	for (size_t n = 0; n < N; n++) {
-		int32_t tgt = targets[n];
-		float *d = dlogits + n * V;
-		if (tgt < 0) {
-			memset(d, 0, V * sizeof *d);
-			continue;
-		}
-		const float *p = probs + n * V;
-		for (size_t i = 0; i < V; i++)
-			d[i] = scale * p[i];
-		d[tgt] -= scale;
-	}
+	struct xent_job j = {.out = dlogits, .inp = probs, .targets = targets,
+			     .scale = scale, .N = N, .V = V};
+	sb_parallel_run(crossentropy_backward_part, &j, max_parts(N * V));
 }
