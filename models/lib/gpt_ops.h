@@ -1,6 +1,7 @@
 /* gpt_ops.h - the layer kernels of GPT-2 (Radford et al., 2019), as
  * forward/backward pairs in the manner of llm.c's train_gpt2.c, with naive
- * references for the tests. Tensors are row-major float; N = B*T rows.
+ * references for the tests (gpt_ops.c; attention and the cross-entropy in
+ * gpt_softmax.c). Tensors are row-major float; N = B*T rows.
  *
  * Conventions: outputs first, then inputs and weights, then dims. Every
  * backward ADDS into its outputs (activation and parameter gradients alike),

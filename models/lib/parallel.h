@@ -19,6 +19,16 @@ typedef void sb_parallel_fn(void *ctx, size_t part, size_t parts);
  * call returns, then has its count again. */
 void sb_parallel_run(sb_parallel_fn *fn, void *ctx, size_t max_parts);
 
+/* Passes over floats are split only when each part has at least this
+ * many: below, starting a thread costs more than it saves. */
+#define SB_PARALLEL_FLOATS 65536
+
+/* The most parts worth making of a pass over n floats. */
+static inline size_t sb_parallel_parts(size_t n)
+{
+	return n / SB_PARALLEL_FLOATS + 1;
+}
+
 /* [first, end) of part p of n items split in `parts` */
 static inline void sb_parallel_range(size_t n, size_t part, size_t parts,
 				     size_t *first, size_t *end)
