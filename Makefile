@@ -140,12 +140,28 @@ run: $(BIN)
 	@echo; $(BIN) report results/sift_comparison.h5 --claims
 
 # ---- benchmarks -----------------------------------------------------------------
-$(BUILD)/bench/%: bench/%.c $(BUILD)/libsb.a | $(DEPS_STAMP)
-	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(BUILD)/libsb.a $(LDFLAGS) $(LDLIBS)
+# Every bench program prints its figures and RESULT lines (bench/README.md);
+# bench/report.c gathers the RESULT lines of all into one table, printed at
+# the end and written with the machine's description to BENCH_CSV.
+BENCH_LIB  := bench/floor.c bench/result.c
+BENCH_OUT  := $(BUILD)/bench/out.txt
+BENCH_CSV  ?= results/bench/bench.csv
 
-bench: $(BENCH_BIN)
-	@for b in $(BENCH_BIN); do echo "== $$b"; $$b || exit 1; done
+$(BUILD)/bench/%: bench/%.c $(BENCH_LIB) $(BUILD)/libsb.a | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(BENCH_LIB) $(BUILD)/libsb.a \
+	  $(LDFLAGS) $(LDLIBS)
+
+$(BUILD)/bench-report: bench/report.c | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(LDFLAGS) $(LDLIBS)
+
+bench: $(BENCH_BIN) $(BUILD)/bench-report
+	@mkdir -p $(dir $(BENCH_OUT)) $(dir $(BENCH_CSV)); : > $(BENCH_OUT)
+	@for b in $(BENCH_BIN); do echo "== $$b"; \
+	  { $$b; echo $$? > $(BENCH_OUT).rc; } | tee -a $(BENCH_OUT); \
+	  [ "$$(cat $(BENCH_OUT).rc)" = 0 ] || exit 1; done
+	@$(BUILD)/bench-report $(BENCH_OUT) $(BENCH_CSV)
 
 # ---- fuzzing (docs/fuzzing.md) -------------------------------------------------
 # One libFuzzer binary per loader of untrusted input, built by clang into

@@ -1,6 +1,8 @@
 /* test_topk.c - sb_topk_abs and sb_topk_energy against a brute force that
  * sorts (|x|, index) pairs, on inputs full of ties, signed zeros,
- * denormals and infinities. */
+ * denormals and infinities, on both of its ways: among the candidates
+ * above a sampled bound (n >= 2^16, small k) and over all of x when the
+ * bound fails or cannot pay. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -12,8 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "run/metrics.h"
 #include "run/topk.h"
 #include "util.h"
+
+#include <cblas.h>
 
 static const size_t sizes[] = {1, 2, 7, 1000, 100003};
 static const double densities[] = {0, 0.001, 0.01, 0.5, 1};
@@ -227,6 +232,116 @@ static void test_base_offsets_the_indices(void **state)
 	assert_true(e == want);
 }
 
+
+/* Large enough for the sampled way (topk.c: n >= 2^16, one in 64 sampled
+ * at positions 64 j + 32). */
+#define N_BIG (1u << 18)
+
+static void check_big(const float *x, size_t n)
+{
+	static const size_t ks[] = {0, 1, 100, N_BIG / 100, N_BIG / 20,
+				    N_BIG - 1, N_BIG};
+	for (size_t i = 0; i < sizeof ks / sizeof ks[0]; i++)
+		check_case(x, n, ks[i], 7);
+}
+
+static void test_large_all_equal(void **state)
+{
+	(void)state;
+	/* every key is the sampled bound: far too many candidates, so the
+	 * selection falls back to the whole array */
+	float *x = sb_malloc(N_BIG * sizeof *x);
+	for (size_t i = 0; i < N_BIG; i++)
+		x[i] = (i % 3) ? 0.75f : -0.75f;
+	check_big(x, N_BIG);
+	free(x);
+}
+
+static void test_large_many_ties_at_the_threshold(void **state)
+{
+	(void)state;
+	/* 0.5% large and distinct, 2% exactly 1 (the 1% threshold falls
+	 * among them), the rest below 0.5: the candidates hold every tie */
+	struct sb_rng rng;
+	sb_rng_seed(&rng, 11);
+	float *x = sb_malloc(N_BIG * sizeof *x);
+	for (size_t i = 0; i < N_BIG; i++) {
+		double u = sb_rng_uniform(&rng);
+		if (u < 0.005)
+			x[i] = (float)(10.0 + (double)i * 1e-3);
+		else if (u < 0.025)
+			x[i] = (i & 1) ? 1.0f : -1.0f;
+		else
+			x[i] = (float)(0.5 * sb_rng_uniform(&rng));
+	}
+	check_big(x, N_BIG);
+	free(x);
+}
+
+static void test_large_sample_misses_the_threshold(void **state)
+{
+	(void)state;
+	/* only the sampled positions are large: the bound from the sample
+	 * is above the k-th key, fewer than k candidates reach it, and the
+	 * selection falls back to the whole array */
+	float *x = sb_malloc(N_BIG * sizeof *x);
+	for (size_t i = 0; i < N_BIG; i++)
+		x[i] = i % 64 == 32 ? (float)(1.0 + (double)i * 1e-6)
+				    : (float)(1e-3 * (double)(i % 97));
+	check_big(x, N_BIG);
+	free(x);
+}
+
+static void test_large_with_infinities_and_zeros(void **state)
+{
+	(void)state;
+	/* NaN is the caller's to exclude (the policies reject it) */
+	struct sb_rng rng;
+	sb_rng_seed(&rng, 12);
+	float *x = sb_malloc(N_BIG * sizeof *x);
+	for (size_t i = 0; i < N_BIG; i++) {
+		double u = sb_rng_uniform(&rng);
+		x[i] = u < 0.002 ? (i & 1 ? INFINITY : -INFINITY)
+			: u < 0.5 ? ((i & 1) ? 0.0f : -0.0f)
+			: (float)sb_rng_normal(&rng);
+	}
+	check_big(x, N_BIG);
+	free(x);
+}
+
+static void test_results_do_not_depend_on_threads(void **state)
+{
+	(void)state;
+	struct sb_rng rng;
+	sb_rng_seed(&rng, 13);
+	size_t n = 3 * N_BIG + 5, k = n / 100;
+	float *x = sb_malloc(n * sizeof *x);
+	for (size_t i = 0; i < n; i++)
+		x[i] = (float)sb_rng_normal(&rng);
+	sb_index *one = sb_malloc(k * sizeof *one);
+	sb_index *more = sb_malloc(k * sizeof *more);
+	int saved = openblas_get_num_threads();
+	openblas_set_num_threads(1);
+	sb_topk_abs(x, n, k, 0, one);
+	double total_one, total_more;
+	double e_one = sb_topk_energy_total(x, n, k, &total_one);
+	assert_true(total_one == sb_metrics_energy(x, n));
+	for (int t = 2; t <= 3; t++) {
+		openblas_set_num_threads(t);
+		sb_topk_abs(x, n, k, 0, more);
+		assert_memory_equal(one, more, k * sizeof *one);
+		double e_more = sb_topk_energy_total(x, n, k, &total_more);
+		/* bit for bit: the same sums in the same order */
+		assert_true(e_one == e_more);
+		assert_true(total_one == total_more);
+		assert_true(sb_metrics_energy(x, n) == total_one);
+	}
+	openblas_set_num_threads(saved);
+	free(x);
+	free(one);
+	free(more);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -238,6 +353,11 @@ int main(void)
 		cmocka_unit_test(test_negative_zero_ties_with_zero),
 		cmocka_unit_test(test_infinities_and_denormals_order),
 		cmocka_unit_test(test_base_offsets_the_indices),
+		cmocka_unit_test(test_large_all_equal),
+		cmocka_unit_test(test_large_many_ties_at_the_threshold),
+		cmocka_unit_test(test_large_sample_misses_the_threshold),
+		cmocka_unit_test(test_large_with_infinities_and_zeros),
+		cmocka_unit_test(test_results_do_not_depend_on_threads),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

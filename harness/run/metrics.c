@@ -1,14 +1,14 @@
 /* metrics.c - gradient-information and churn measurements (DESIGN.md,
- * "Metrics"); all energies are sums of squares in double, in index order,
- * so they are reproducible bit for bit. */
+ * "Metrics"); all energies are sums of squares in double in a fixed order
+ * (run/scan.h), so they are reproducible bit for bit. */
 #include "run/metrics.h"
+#include "run/scan.h"
 
 double sb_metrics_energy(const float *grad, size_t n)
 {
-	double sum = 0.0;
-	for (size_t i = 0; i < n; i++)
-		sum += (double)grad[i] * (double)grad[i];
-	return sum;
+	struct sb_scan s = {.energy = true};
+	sb_scan_run(&s, grad, n, sb_scan_threads());
+	return s.energy_sum;
 }
 
 double sb_metrics_energy_at(const float *grad, const struct sb_selection *sel)

@@ -6,9 +6,10 @@
 
 #include "sb.h"
 
-/* sum_i g_i^2 over all n, accumulated in double in index order. */
+/* sum_i g_i^2 over all n, accumulated in double in the fixed order of
+ * run/scan.h (independent of the number of threads). */
 double sb_metrics_energy(const float *grad, size_t n);
-/* sum_{i in S} g_i^2. */
+/* sum_{i in S} g_i^2, accumulated in double in S's (index) order. */
 double sb_metrics_energy_at(const float *grad, const struct sb_selection *sel);
 /* |now \ before| for two sorted, duplicate-free sets, in O(|now|+|before|). */
 size_t sb_metrics_entered(const struct sb_selection *now,
