@@ -340,17 +340,16 @@ static int select_step(struct run *r, long t, bool *changed,
 }
 
 /* The measurements of S_t on a metrics step, against the full gradient of
- * finite energy `total`: its norm, retained, oracle and churn, and the
- * gradient shares of train.grad_shares. */
+ * finite energy `total` whose top |S_t| hold `oracle`: its norm, retained,
+ * oracle and churn, and the gradient shares of train.grad_shares. */
 static void step_metrics(struct run *r, long t, bool changed, double total,
-			 struct sb_step_row *row, struct tally *tl)
+			 double oracle, struct sb_step_row *row,
+			 struct tally *tl)
 {
-	size_t n = r->in.layout.n_params;
 	row->grad_norm = sqrt(total);
 	if (total > 0) {
 		row->retained = sb_metrics_energy_at(r->grad, &r->cur) / total;
-		row->oracle_retained =
-			sb_topk_energy(r->grad, n, r->cur.k) / total;
+		row->oracle_retained = oracle / total;
 		tl->retained_sum += row->retained;
 		tl->retained_n++;
 		if (t > 0) {
@@ -414,13 +413,18 @@ static int measure(struct run *r, long t, struct sb_step_row *row,
 	row->t_select = (t2 - t1) + (t4 - t3);
 	row->t_backward = (t3 - t2) + (t5 - t4);
 
-	/* the divergence check reads what was computed */
+	/* the divergence check reads what was computed; on a metrics step,
+	 * the same pass over the full gradient finds the oracle's energy */
 	bool metrics = metrics_due(r, t);
+	size_t n = r->in.layout.n_params;
+	double total, oracle = NAN;
 	if (metrics && !full)
 		backward_full(r);
-	double total = full || metrics
-		? sb_metrics_energy(r->grad, r->in.layout.n_params)
-		: sb_metrics_energy(r->grad_s, r->cur.k);
+	if (metrics)
+		oracle = sb_topk_energy_total(r->grad, n, r->cur.k, &total);
+	else
+		total = full ? sb_metrics_energy(r->grad, n)
+			     : sb_metrics_energy(r->grad_s, r->cur.k);
 	if (*changed)
 		sb_ever_add(&r->ever, &r->cur);
 	row->n_selected = (double)r->cur.k;
@@ -431,7 +435,7 @@ static int measure(struct run *r, long t, struct sb_step_row *row,
 				t + 1);
 	}
 	if (metrics)
-		step_metrics(r, t, *changed, total, row, tl);
+		step_metrics(r, t, *changed, total, oracle, row, tl);
 	row->t_metrics = sb_now() - t5;
 	return 0;
 }
