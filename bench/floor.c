@@ -52,8 +52,23 @@ static void *read_part(void *arg)
 static void *triad_part(void *arg)
 {
 	struct part *p = arg;
-	for (size_t i = p->lo; i < p->hi; i++)
-		p->a[i] = p->a[i] + p->s * p->x[i];
+	float *restrict a = p->a;
+	const float *restrict b = p->x;
+	vec4 s = {p->s, p->s, p->s, p->s};
+	size_t i = p->lo;
+	for (; i + 8 <= p->hi; i += 8) {
+		vec4 a0, a1, b0, b1;
+		memcpy(&a0, a + i, sizeof a0);
+		memcpy(&a1, a + i + 4, sizeof a1);
+		memcpy(&b0, b + i, sizeof b0);
+		memcpy(&b1, b + i + 4, sizeof b1);
+		a0 += s * b0;
+		a1 += s * b1;
+		memcpy(a + i, &a0, sizeof a0);
+		memcpy(a + i + 4, &a1, sizeof a1);
+	}
+	for (; i < p->hi; i++)
+		a[i] += p->s * b[i];
 	return NULL;
 }
 
