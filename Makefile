@@ -145,7 +145,12 @@ run: $(BIN)
 # the end and written with the machine's description to BENCH_CSV. The
 # step-by-policy table runs at the default GPT's shape only here (the GPT-2
 # 124M one takes minutes: build/bench/bench_sparse_step --only gpt2);
-# bench_overhead measures the harness at that shape.
+# bench_overhead measures the harness at that shape. Programs named in
+# BENCH_SKIP are built, not run: bench_h5_strings is a study of damaged
+# files that takes minutes (docs/results.md); `make bench BENCH_SKIP=` runs
+# every program.
+BENCH_SKIP ?= bench_h5_strings
+BENCH_RUN  := $(filter-out $(patsubst %,$(BUILD)/bench/%,$(BENCH_SKIP)),$(BENCH_BIN))
 BENCH_LIB  := bench/floor.c bench/result.c
 BENCH_OUT  := $(BUILD)/bench/out.txt
 BENCH_CSV  ?= results/bench/bench.csv
@@ -161,11 +166,12 @@ $(BUILD)/bench-report: bench/report.c | $(DEPS_STAMP)
 
 bench: $(BENCH_BIN) $(BUILD)/bench-report
 	@mkdir -p $(dir $(BENCH_OUT)) $(dir $(BENCH_CSV)); : > $(BENCH_OUT)
-	@for b in $(BENCH_BIN); do args=""; \
+	@for b in $(BENCH_RUN); do args=""; \
 	  case $$b in */bench_sparse_step) args="--only default";; esac; \
-	  echo "== $$b $$args"; \
+	  echo "== $$b $$args"; start=$$(date +%s); \
 	  { $$b $$args; echo $$? > $(BENCH_OUT).rc; } | tee -a $(BENCH_OUT); \
-	  [ "$$(cat $(BENCH_OUT).rc)" = 0 ] || exit 1; done
+	  [ "$$(cat $(BENCH_OUT).rc)" = 0 ] || exit 1; \
+	  echo "== $$b: $$(( $$(date +%s) - start )) s"; done
 	@$(BUILD)/bench-report $(BENCH_OUT) $(BENCH_CSV)
 
 # ---- fuzzing (docs/fuzzing.md) -------------------------------------------------
