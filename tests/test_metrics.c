@@ -37,9 +37,9 @@ static void test_energy_follows_its_stated_order(void **state)
 {
 	(void)state;
 	/* sizes around the chunk and lane boundaries, and large enough for
-	 * several threads (scan.c: 2^18 components a thread) */
+	 * three threads */
 	static const size_t sizes[] = {0, 1, 7, 8, 9, 4095, 4096, 4097,
-				       100003, 3 * (1u << 18) + 11};
+				       100003, 3 * SB_SCAN_MIN_PER_THREAD + 11};
 	struct sb_rng rng;
 	sb_rng_seed(&rng, 21);
 	int saved = openblas_get_num_threads();

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "run/metrics.h"
+#include "run/scan.h"
 #include "run/topk.h"
 #include "util.h"
 
@@ -314,7 +315,7 @@ static void test_results_do_not_depend_on_threads(void **state)
 	(void)state;
 	struct sb_rng rng;
 	sb_rng_seed(&rng, 13);
-	size_t n = 3 * N_BIG + 5, k = n / 100;
+	size_t n = 3 * SB_SCAN_MIN_PER_THREAD + 5, k = n / 100;
 	float *x = sb_malloc(n * sizeof *x);
 	for (size_t i = 0; i < n; i++)
 		x[i] = (float)sb_rng_normal(&rng);

@@ -16,9 +16,6 @@
 #define BLOCK 16
 #define MAX_THREADS 8
 
-/* Below this many components per thread, a second thread costs more to
- * start than it saves. */
-#define MIN_PER_THREAD (1u << 18)
 
 struct share {
 	const struct sb_scan *s;
@@ -57,25 +54,27 @@ static double chunk_energy(const float *x, size_t len)
 
 /* A bit per component of x[i..i+BLOCK), set when its key is >= bound
  * (keys and bound are below 2^31, so they compare as signed). SSE2, part
- * of every x86-64, gives the mask in four compares; elsewhere the plain
- * loop. */
+ * of every x86-64, gives the mask in four compares and one byte mask;
+ * elsewhere the plain loop. */
 #ifdef __SSE2__
-static inline unsigned quad_hits(const float *x, __m128i abs_mask,
-				 __m128i below)
+static inline __m128i quad_hits(const float *x, __m128i abs_mask,
+				__m128i below)
 {
 	__m128i v = _mm_loadu_si128((const __m128i *)x);
-	__m128i hit = _mm_cmpgt_epi32(_mm_and_si128(v, abs_mask), below);
-	return (unsigned)_mm_movemask_ps(_mm_castsi128_ps(hit));
+	return _mm_cmpgt_epi32(_mm_and_si128(v, abs_mask), below);
 }
 
 static inline unsigned block_hits(const float *x, uint32_t bound)
 {
 	const __m128i abs_mask = _mm_set1_epi32(0x7fffffff);
 	const __m128i below = _mm_set1_epi32((int32_t)bound - 1);
-	return quad_hits(x, abs_mask, below) |
-	       quad_hits(x + 4, abs_mask, below) << 4 |
-	       quad_hits(x + 8, abs_mask, below) << 8 |
-	       quad_hits(x + 12, abs_mask, below) << 12;
+	/* the four compares' all-ones or zero lanes, packed with signed
+	 * saturation (which keeps -1 and 0) to sixteen bytes, in order */
+	__m128i lo = _mm_packs_epi32(quad_hits(x, abs_mask, below),
+				     quad_hits(x + 4, abs_mask, below));
+	__m128i hi = _mm_packs_epi32(quad_hits(x + 8, abs_mask, below),
+				     quad_hits(x + 12, abs_mask, below));
+	return (unsigned)_mm_movemask_epi8(_mm_packs_epi16(lo, hi));
 }
 #else
 static inline unsigned block_hits(const float *x, uint32_t bound)
@@ -152,7 +151,7 @@ static void *scan_thread(void *arg)
 void sb_scan_run(struct sb_scan *s, const float *x, size_t n, int threads)
 {
 	size_t n_chunks = (n + SB_SCAN_CHUNK - 1) / SB_SCAN_CHUNK;
-	size_t max_threads = n / MIN_PER_THREAD;
+	size_t max_threads = n / SB_SCAN_MIN_PER_THREAD;
 	size_t n_threads = threads < 1 ? 1 : (size_t)threads;
 	if (n_threads > max_threads)
 		n_threads = max_threads ? max_threads : 1;
