@@ -13,6 +13,9 @@
 
 enum { COL_M, COL_V, COL_COUNT, N_COLS };
 
+/* How many entries ahead the update prefetches its parameter. */
+enum { PREFETCH_AHEAD = 32 };
+
 /* Inverse bias corrections by count, so the O(k) step calls no pow(). Grown
  * on demand up to the largest count reached; once both round to 1.0f they
  * stay there, and the last entry serves every larger count. */
@@ -123,7 +126,14 @@ static void sparse_adam_step(void *priv, float *params, const float *grad,
 	float *restrict v = state->col[COL_V];
 	uint32_t *restrict count = state->col[COL_COUNT];
 	float lr = (float)st->lr;
-	for (size_t j = 0; j < state->k; j++) {
+	size_t k = state->k;
+	for (size_t j = 0; j < k; j++) {
+		/* params is read at scattered places: ask for the one
+		 * PREFETCH_AHEAD entries on, so that many misses overlap (the
+		 * body's division and square root would otherwise keep only a
+		 * few in flight) */
+		if (j + PREFETCH_AHEAD < k)
+			__builtin_prefetch(&params[idx[j + PREFETCH_AHEAD]], 1);
 		sb_index i = idx[j];
 		uint32_t c = count[j] + 1;
 		size_t b = c < last ? c : last;
