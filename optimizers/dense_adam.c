@@ -4,6 +4,7 @@
 #include "sb.h"
 #include "util.h"
 #include "lib/adamw.h"
+#include "lib/adamw_pass.h"
 
 #include <stdlib.h>
 
@@ -30,18 +31,9 @@ static int dense_adam_init(void *priv, const struct sb_values *cfg,
 	return 0;
 }
 
-static inline void moments(const struct adamw_hyper *h, float *restrict m,
-			   float *restrict v, const float *restrict grad,
-			   size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		m[i] = adamw_m(h, m[i], grad[i]);
-		v[i] = adamw_v(h, v[i], grad[i]);
-	}
-}
-
 /* Every moment follows the full gradient (DESIGN.md): it reads all n
- * components at every step, whatever S is. */
+ * components at every step, whatever S is, in one pass that also moves S
+ * (lib/adamw_pass.h), split over the run's threads. */
 static enum sb_grad_need dense_adam_grad_need(const void *priv)
 {
 	(void)priv;
@@ -54,30 +46,24 @@ static void dense_adam_step(void *priv, float *params, const float *grad_s,
 			    struct sb_opt_report *rep)
 {
 	struct dense_adam *s = priv;
-	/* a local copy: stores to params cannot alias it, so the loop keeps
-	 * the constants in registers */
-	const struct adamw_hyper hyper = s->h, *h = &hyper;
-	const float *grad = st->full_grad;
 	(void)changed;
 	(void)grad_s; /* the same values, at S: the moments read them all */
 
-	/* A trip count that is a multiple of 8 lets -O2's very cheap cost
-	 * model vectorise the body without a scalar epilogue; the rest is the
-	 * tail of at most 7 components. */
-	size_t n8 = s->n & ~(size_t)7;
-	moments(h, s->m, s->v, grad, n8);
-	moments(h, s->m + n8, s->v + n8, grad + n8, s->n - n8);
-	const float *m = s->m, *v = s->v;
-
 	/* every moment has seen t gradients: one correction for all */
-	float c1 = adamw_inv_bias(h->beta1_d, (uint64_t)st->t);
-	float c2 = adamw_inv_bias(h->beta2_d, (uint64_t)st->t);
-	float lr = (float)st->lr;
-	const sb_index *idx = sel->idx;
-	for (size_t j = 0; j < sel->k; j++) {
-		sb_index i = idx[j];
-		params[i] = adamw_move(params[i], m[i], v[i], c1, c2, lr, h);
-	}
+	struct adamw_pass a = {
+		.h = &s->h,
+		.params = params,
+		.m = s->m,
+		.v = s->v,
+		.grad = st->full_grad,
+		.n = s->n,
+		.idx = sel->idx,
+		.k = sel->k,
+		.c1 = adamw_inv_bias(s->h.beta1_d, (uint64_t)st->t),
+		.c2 = adamw_inv_bias(s->h.beta2_d, (uint64_t)st->t),
+		.lr = (float)st->lr,
+	};
+	adamw_pass_run(&a);
 	rep->history_lost = 0;
 }
 

@@ -11,7 +11,10 @@
 #include "sb.h"
 #include "spec/params.h"
 #include "util.h"
+#include "../optimizers/lib/adamw.h"
 #include "../optimizers/lib/sparse_state.h"
+
+#include <cblas.h>
 
 extern const struct sb_optimizer sb_optimizer_sgd;
 extern const struct sb_optimizer sb_optimizer_dense_adam;
@@ -322,6 +325,87 @@ static void test_dense_adam_moments_update_outside_selection(void **state)
 	assert_near(p[1], ref_move(&r, P0[1], m, v, 3), REF_TOL);
 	assert_true(G3[2][1] == 0.0f && fabs(p[1] - P0[1]) > 1e-3);
 	inst_close(&x);
+}
+
+/* dense_adam's single pass against the two passes it fuses, written here
+ * with adamw.h's operations: every moment, then the moves of S. Bit for bit,
+ * at 1 and 2 threads, with S everything, a random part of it with runs
+ * across the threads' boundary, and a few isolated indices; n splits in two
+ * parts (models/lib/parallel.h) and leaves tails shorter than a vector. */
+enum { N_FUSED = 2 * 65536 + 1003, STEPS_FUSED = 4 };
+
+static size_t fused_selection(struct sb_rng *rng, int step, sb_index *idx)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < N_FUSED; i++) {
+		bool in = step % 2 == 0 ? true
+			  : step == 1   ? sb_rng_below(rng, 10) < 3 ||
+					    (i > N_FUSED / 2 - 40 &&
+					     i < N_FUSED / 2 + 40)
+					: i == 0 || i == N_FUSED - 1 ||
+					    i % 9973 == 5;
+		if (in)
+			idx[k++] = (sb_index)i;
+	}
+	return k;
+}
+
+static void fused_run(int threads, float *p, float *ref)
+{
+	struct sb_rng rng;
+	sb_rng_seed(&rng, 7);
+	int saved = openblas_get_num_threads();
+	openblas_set_num_threads(threads);
+	struct inst x;
+	inst_open(&x, &sb_optimizer_dense_adam, N_FUSED, "weight_decay", "0.1",
+		  NULL);
+	struct adamw_hyper h;
+	adamw_hyper_read(&h, &x.cfg);
+	float *g = sb_malloc(N_FUSED * sizeof *g);
+	float *m = sb_calloc(N_FUSED, sizeof *m);
+	float *v = sb_calloc(N_FUSED, sizeof *v);
+	sb_index *idx = sb_malloc(N_FUSED * sizeof *idx);
+	for (size_t i = 0; i < N_FUSED; i++)
+		p[i] = ref[i] = (float)sb_rng_normal(&rng);
+	for (int step = 0; step < STEPS_FUSED; step++) {
+		for (size_t i = 0; i < N_FUSED; i++)
+			g[i] = (float)(0.1 * sb_rng_normal(&rng));
+		size_t k = fused_selection(&rng, step, idx);
+		inst_step(&x, p, g, idx, k, true);
+
+		for (size_t i = 0; i < N_FUSED; i++) {
+			m[i] = adamw_m(&h, m[i], g[i]);
+			v[i] = adamw_v(&h, v[i], g[i]);
+		}
+		float c1 = adamw_inv_bias(h.beta1_d, (uint64_t)x.t);
+		float c2 = adamw_inv_bias(h.beta2_d, (uint64_t)x.t);
+		for (size_t j = 0; j < k; j++) {
+			size_t i = idx[j];
+			ref[i] = adamw_move(ref[i], m[i], v[i], c1, c2,
+					    (float)x.lr, &h);
+		}
+		assert_memory_equal(p, ref, N_FUSED * sizeof *p);
+	}
+	inst_close(&x);
+	openblas_set_num_threads(saved);
+	free(g);
+	free(m);
+	free(v);
+	free(idx);
+}
+
+static void test_dense_adam_fused_equals_two_passes(void **state)
+{
+	(void)state;
+	float *p1 = sb_malloc(N_FUSED * sizeof *p1);
+	float *p2 = sb_malloc(N_FUSED * sizeof *p2);
+	float *ref = sb_malloc(N_FUSED * sizeof *ref);
+	fused_run(1, p1, ref);
+	fused_run(2, p2, ref);
+	assert_memory_equal(p1, p2, N_FUSED * sizeof *p1);
+	free(p1);
+	free(p2);
+	free(ref);
 }
 
 static size_t bytes_after_step(const struct sb_optimizer *opt, size_t n,
@@ -811,6 +895,7 @@ int main(void)
 		cmocka_unit_test(test_sparse_full_selection_equals_dense),
 		cmocka_unit_test(test_outside_selection_never_moves),
 		cmocka_unit_test(test_dense_adam_moments_update_outside_selection),
+		cmocka_unit_test(test_dense_adam_fused_equals_two_passes),
 		cmocka_unit_test(test_state_bytes_scale),
 		cmocka_unit_test(test_sparse_adam_history_lost_and_restart),
 		cmocka_unit_test(test_sgd_plain_matches_reference),

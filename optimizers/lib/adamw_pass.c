@@ -1,0 +1,102 @@
+/* adamw_pass.c - dense AdamW in one pass (adamw_pass.h). The loops are
+ * written to vectorise as models/lib/lanes.h describes: blocks of LANES with
+ * a constant trip count, no branch in the body, restrict pointers; IEEE
+ * division and square root give the same bits in any lane width. */
+#include "adamw_pass.h"
+#include "../../models/lib/lanes.h"
+#include "../../models/lib/parallel.h"
+
+/* m, v of [0, n) only: the components outside S */
+VECTOR_CLONES
+static void moments(const struct adamw_hyper *hp, float *restrict m,
+		    float *restrict v, const float *restrict g, size_t n)
+{
+	/* a local copy: stores cannot alias it, the constants stay in
+	 * registers */
+	const struct adamw_hyper hyper = *hp, *h = &hyper;
+	size_t nb = n - n % LANES;
+	for (size_t b = 0; b < nb; b += LANES)
+		for (size_t i = b; i < b + LANES; i++) {
+			m[i] = adamw_m(h, m[i], g[i]);
+			v[i] = adamw_v(h, v[i], g[i]);
+		}
+	for (size_t i = nb; i < n; i++) {
+		m[i] = adamw_m(h, m[i], g[i]);
+		v[i] = adamw_v(h, v[i], g[i]);
+	}
+}
+
+static inline void move_one(const struct adamw_hyper *h, float *restrict p,
+			    float *restrict m, float *restrict v,
+			    const float *restrict g, size_t i, float c1,
+			    float c2, float lr)
+{
+	m[i] = adamw_m(h, m[i], g[i]);
+	v[i] = adamw_v(h, v[i], g[i]);
+	p[i] = adamw_move(p[i], m[i], v[i], c1, c2, lr, h);
+}
+
+/* m, v and p of [0, n): every component in S */
+VECTOR_CLONES
+static void moves(const struct adamw_hyper *hp, float *restrict p,
+		  float *restrict m, float *restrict v,
+		  const float *restrict g, size_t n, float c1, float c2,
+		  float lr)
+{
+	const struct adamw_hyper hyper = *hp, *h = &hyper;
+	size_t nb = n - n % LANES;
+	for (size_t b = 0; b < nb; b += LANES)
+		for (size_t i = b; i < b + LANES; i++)
+			move_one(h, p, m, v, g, i, c1, c2, lr);
+	for (size_t i = nb; i < n; i++)
+		move_one(h, p, m, v, g, i, c1, c2, lr);
+}
+
+/* The first j with idx[j] >= i (k if none). */
+static size_t lower_bound(const sb_index *idx, size_t k, size_t i)
+{
+	size_t lo = 0, hi = k;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if ((size_t)idx[mid] < i)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Components [first, end): the runs of S's consecutive indices move, the
+ * gaps between them only update their moments. */
+static void pass_part(void *ctx, size_t part, size_t parts)
+{
+	const struct adamw_pass *a = ctx;
+	size_t first, end;
+	sb_parallel_range(a->n, part, parts, &first, &end);
+	if (a->k == a->n) { /* S is every component: idx is 0..n-1 */
+		moves(a->h, a->params + first, a->m + first, a->v + first,
+		      a->grad + first, end - first, a->c1, a->c2, a->lr);
+		return;
+	}
+	size_t j = lower_bound(a->idx, a->k, first);
+	size_t at = first;
+	while (at < end) {
+		size_t next = j < a->k && a->idx[j] < end ? a->idx[j] : end;
+		moments(a->h, a->m + at, a->v + at, a->grad + at, next - at);
+		at = next;
+		/* the run of consecutive indices from idx[j] */
+		size_t run = 0;
+		while (j < a->k && at + run < end && a->idx[j] == at + run) {
+			j++;
+			run++;
+		}
+		moves(a->h, a->params + at, a->m + at, a->v + at,
+		      a->grad + at, run, a->c1, a->c2, a->lr);
+		at += run;
+	}
+}
+
+void adamw_pass_run(const struct adamw_pass *a)
+{
+	sb_parallel_run(pass_part, (void *)a, sb_parallel_parts(a->n));
+}
