@@ -6,6 +6,9 @@
 #include "../../models/lib/lanes.h"
 #include "../../models/lib/parallel.h"
 
+/* floats a block: its g, m, v stay in L2 until S's moves in it */
+enum { CHUNK = 4096 };
+
 /* m, v of [0, n) only: the components outside S */
 VECTOR_CLONES
 static void moments(const struct adamw_hyper *hp, float *restrict m,
@@ -66,33 +69,30 @@ static size_t lower_bound(const sb_index *idx, size_t k, size_t i)
 	return lo;
 }
 
-/* Components [first, end): the runs of S's consecutive indices move, the
- * gaps between them only update their moments. */
+/* Components [first, end), a block of CHUNK at a time: every moment of the
+ * block, then the moves of S's components in it, whose m and v are still in
+ * the cache. S everything: moments and moves in one loop. */
 static void pass_part(void *ctx, size_t part, size_t parts)
 {
 	const struct adamw_pass *a = ctx;
+	const struct adamw_hyper hyper = *a->h, *h = &hyper;
+	float *restrict p = a->params, *restrict m = a->m, *restrict v = a->v;
 	size_t first, end;
 	sb_parallel_range(a->n, part, parts, &first, &end);
-	if (a->k == a->n) { /* S is every component: idx is 0..n-1 */
-		moves(a->h, a->params + first, a->m + first, a->v + first,
-		      a->grad + first, end - first, a->c1, a->c2, a->lr);
+	if (a->k == a->n) { /* idx is 0..n-1 */
+		moves(h, p + first, m + first, v + first, a->grad + first,
+		      end - first, a->c1, a->c2, a->lr);
 		return;
 	}
 	size_t j = lower_bound(a->idx, a->k, first);
-	size_t at = first;
-	while (at < end) {
-		size_t next = j < a->k && a->idx[j] < end ? a->idx[j] : end;
-		moments(a->h, a->m + at, a->v + at, a->grad + at, next - at);
-		at = next;
-		/* the run of consecutive indices from idx[j] */
-		size_t run = 0;
-		while (j < a->k && at + run < end && a->idx[j] == at + run) {
-			j++;
-			run++;
+	for (size_t c = first; c < end; c += CHUNK) {
+		size_t c_end = end - c < CHUNK ? end : c + CHUNK;
+		moments(h, m + c, v + c, a->grad + c, c_end - c);
+		for (; j < a->k && a->idx[j] < c_end; j++) {
+			size_t i = a->idx[j];
+			p[i] = adamw_move(p[i], m[i], v[i], a->c1, a->c2,
+					  a->lr, h);
 		}
-		moves(a->h, a->params + at, a->m + at, a->v + at,
-		      a->grad + at, run, a->c1, a->c2, a->lr);
-		at += run;
 	}
 }
 
