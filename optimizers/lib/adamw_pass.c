@@ -29,15 +29,14 @@ static void moments(const struct adamw_hyper *hp, float *restrict m,
 	}
 }
 
-static inline void move_one(const struct adamw_hyper *h, float *restrict p,
-			    float *restrict m, float *restrict v,
-			    const float *restrict g, size_t i, float c1,
-			    float c2, float lr)
-{
-	m[i] = adamw_m(h, m[i], g[i]);
-	v[i] = adamw_v(h, v[i], g[i]);
-	p[i] = adamw_move(p[i], m[i], v[i], c1, c2, lr, h);
-}
+/* m, v and p at i: adamw.h's operations on the hyperparameters' values, so
+ * that the vectoriser sees scalars, not loads through a pointer */
+#define MOVE_ONE(i)                                                            \
+	do {                                                                   \
+		m[i] = adamw_m(&h, m[i], g[i]);                                \
+		v[i] = adamw_v(&h, v[i], g[i]);                                \
+		p[i] = adamw_move(p[i], m[i], v[i], c1, c2, lr, &h);           \
+	} while (0)
 
 /* m, v and p of [0, n): every component in S */
 VECTOR_CLONES
@@ -46,13 +45,13 @@ static void moves(const struct adamw_hyper *hp, float *restrict p,
 		  const float *restrict g, size_t n, float c1, float c2,
 		  float lr)
 {
-	const struct adamw_hyper hyper = *hp, *h = &hyper;
+	const struct adamw_hyper h = *hp;
 	size_t nb = n - n % LANES;
 	for (size_t b = 0; b < nb; b += LANES)
 		for (size_t i = b; i < b + LANES; i++)
-			move_one(h, p, m, v, g, i, c1, c2, lr);
+			MOVE_ONE(i);
 	for (size_t i = nb; i < n; i++)
-		move_one(h, p, m, v, g, i, c1, c2, lr);
+		MOVE_ONE(i);
 }
 
 /* The first j with idx[j] >= i (k if none). */
