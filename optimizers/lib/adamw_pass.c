@@ -83,9 +83,15 @@ static void pass_part(void *ctx, size_t part, size_t parts)
 		      end - first, a->c1, a->c2, a->lr);
 		return;
 	}
-	size_t j = lower_bound(a->idx, a->k, first);
+	size_t j = lower_bound(a->idx, a->k, first), jp = j;
 	for (size_t c = first; c < end; c += CHUNK) {
 		size_t c_end = end - c < CHUNK ? end : c + CHUNK;
+		/* S's parameters in the next block are scattered cache
+		 * lines: asked for now, they arrive while this block's
+		 * moments stream */
+		size_t n_end = end - c_end < CHUNK ? end : c_end + CHUNK;
+		for (; jp < a->k && a->idx[jp] < n_end; jp++)
+			__builtin_prefetch(&p[a->idx[jp]], 1);
 		moments(h, m + c, v + c, a->grad + c, c_end - c);
 		for (; j < a->k && a->idx[j] < c_end; j++) {
 			size_t i = a->idx[j];
