@@ -5,8 +5,10 @@
 #include "util.h"
 #include "lib/gpt_ops.h"
 #include "lib/grad_at.h"
+#include "lib/parallel.h"
 
 #include <assert.h>
+#include <cblas.h>
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>
@@ -71,6 +73,7 @@ struct gpt {
 	size_t L, NH, C, block_size, V, NC;
 	bool classify;
 	size_t seq_len, max_batch;
+	size_t threads;              /* OpenBLAS's thread count at init */
 
 	struct sb_tensor *tensors;
 	size_t n_tensors, n_params;
@@ -93,7 +96,9 @@ struct gpt {
 	float *dfch, *dfch_gelu;     /* [N,4C] */
 	float *dlogits;              /* like probs */
 	float *dfeat;                /* [B,C] */
-	float *dscores;              /* [T,T] */
+	float *dscores;              /* [threads,T,T] attention's, a block
+	                                per thread */
+	struct sb_gpt_xent_row *xent_rows; /* [N] (lm) or [B] (classify) */
 
 	/* backward under a plan: each tensor's destination, the scratch of
 	 * the selected entries' kernels (grown on the first use), a layer
@@ -112,6 +117,7 @@ struct gpt {
 	size_t B, T;
 	double count;                /* targets counted */
 	bool have_forward;
+	bool holds_pool;             /* sb_parallel_hold called at init */
 };
 
 /* ---- the tensor table -------------------------------------------------- */
@@ -215,7 +221,7 @@ static size_t layout_acts(struct gpt *g, float *base)
 	CARVE(g->dfch_gelu, N * 4 * C);
 	CARVE(g->dlogits, head);
 	CARVE(g->dfeat, B * C);
-	CARVE(g->dscores, T * T);
+	CARVE(g->dscores, g->threads * T * T);
 #undef CARVE
 	return used;
 }
@@ -291,6 +297,8 @@ static int configure(struct gpt *g, const struct sb_values *cfg,
 	g->NC = g->classify ? data->n_classes : 0;
 	g->seq_len = data->seq_len;
 	g->max_batch = max_batch;
+	int threads = openblas_get_num_threads();
+	g->threads = threads > 1 ? (size_t)threads : 1;
 
 	/* Bounds in double first, so that the size_t arithmetic that follows
 	 * cannot overflow; sgemm takes int dimensions. */
@@ -303,7 +311,8 @@ static int configure(struct gpt *g, const struct sb_values *cfg,
 	/* above what layout_acts counts: 16L + 17 arrays of [N,C], 2L + 2
 	 * of [N], the scores, the head's two arrays and the features */
 	double n_acts = N * (C + 1.0) * (16.0 * L + 20.0) +
-			(L * (double)max_batch * (double)g->NH + 1.0) * T * T +
+			(L * (double)max_batch * (double)g->NH +
+			 (double)g->threads) * T * T +
 			2.0 * N * n_out + 2.0 * (double)max_batch * C;
 	if (n_params > (double)UINT32_MAX)
 		return sb_error(err, "gpt has %.0f parameters, more than "
@@ -333,9 +342,14 @@ static int gpt_init(void *priv, const struct sb_values *cfg,
 	g->tokens = sb_malloc(max_batch * g->seq_len * sizeof *g->tokens);
 	g->targets = sb_malloc(max_batch * g->seq_len * sizeof *g->targets);
 	g->lengths = sb_malloc(max_batch * sizeof *g->lengths);
+	g->xent_rows = sb_malloc(max_batch * g->seq_len *
+				 sizeof *g->xent_rows);
 
 	g->tgrad = sb_calloc(g->n_tensors, sizeof *g->tgrad);
 	g->ln_spare = sb_malloc(2 * g->C * sizeof *g->ln_spare);
+
+	sb_parallel_hold();
+	g->holds_pool = true;
 
 	layout->n_params = g->n_params;
 	layout->n_tensors = g->n_tensors;
@@ -478,15 +492,15 @@ static void gpt_forward(void *priv, const float *params,
 				      params + tensor_off(g, CLS_W(g)),
 				      params + tensor_off(g, CLS_B(g)), B, C,
 				      g->NC);
-		sb_gpt_crossentropy_forward(out, g->probs, g->probs,
-					    g->targets, B, g->NC);
+		sb_gpt_crossentropy_forward(out, g->xent_rows, g->probs,
+					    g->probs, g->targets, B, g->NC);
 	} else {
 		/* logits [N,V] = lnf [N,C] . wte^T: the head is tied */
 		sb_gpt_matmul_forward(g->probs, g->lnf,
 				      params + tensor_off(g, WTE), NULL, N, C,
 				      g->V);
-		sb_gpt_crossentropy_forward(out, g->probs, g->probs,
-					    g->targets, N, g->V);
+		sb_gpt_crossentropy_forward(out, g->xent_rows, g->probs,
+					    g->probs, g->targets, N, g->V);
 	}
 	g->count = out->count;
 }
@@ -655,8 +669,8 @@ static bool block_backward(struct gpt *g, const float *params, size_t l,
 	if (!BELOW(ST_ATTPROJ))
 		return false;
 	memset(g->dqkv, 0, N * 3 * C * sizeof *g->dqkv);
-	sb_gpt_attention_backward(g->dqkv, g->dscores, g->datty, a->qkv,
-				  a->att, B, T, C, NH);
+	sb_gpt_attention_backward(g->dqkv, g->dscores, g->threads, g->datty,
+				  a->qkv, a->att, B, T, C, NH);
 	linear_backward(g, BELOW(ST_QKV) ? g->dln : NULL, t0 + QKV_W,
 			t0 + QKV_B, g->dqkv, a->ln1, W(QKV_W), N, C, 3 * C);
 	if (!BELOW(ST_QKV))
@@ -729,7 +743,8 @@ static size_t gpt_activation_bytes(const void *priv)
 	const struct gpt *g = priv;
 	size_t N = g->max_batch * g->seq_len;
 	size_t bytes = g->n_acts * sizeof *g->acts +
-		       N * (sizeof *g->tokens + sizeof *g->targets) +
+		       N * (sizeof *g->tokens + sizeof *g->targets +
+			    sizeof *g->xent_rows) +
 		       g->max_batch * sizeof *g->lengths +
 		       g->n_tensors * sizeof *g->tgrad +
 		       (2 * g->C + g->scratch.cap) * sizeof(float);
@@ -750,11 +765,14 @@ static void gpt_release(void *priv)
 	free(g->tokens);
 	free(g->targets);
 	free(g->lengths);
+	free(g->xent_rows);
 	free(g->tgrad);
 	free(g->ln_spare);
 	free(g->tok_first);
 	free(g->tok_order);
 	sb_grad_scratch_release(&g->scratch);
+	if (g->holds_pool)
+		sb_parallel_drop();
 	memset(g, 0, sizeof *g);
 }
 

@@ -16,6 +16,7 @@
 #include "sb.h"
 #include "util.h"
 #include "../models/lib/gpt_ops.h"
+#include "../models/lib/parallel.h"
 
 /* ---- helpers ----------------------------------------------------------- */
 
@@ -338,8 +339,8 @@ static void test_attention_backward(void **state)
 	struct probe pr = {att_objective, &m};
 
 	att_objective(&m);
-	sb_gpt_attention_backward(dqkv, scratch, m.dout, m.qkv, m.att, m.B,
-				  m.T, m.C, m.NH);
+	sb_gpt_attention_backward(dqkv, scratch, 1, m.dout, m.qkv, m.att,
+				  m.B, m.T, m.C, m.NH);
 	check_fd(&pr, m.qkv, dqkv, n_qkv, FD_H, FD_ATOL, FD_RTOL);
 	free(m.qkv);
 	free(m.dout);
@@ -382,8 +383,8 @@ static void test_attention_long_context(void **state)
 	struct probe pr = {att_objective, &m};
 
 	att_objective(&m);
-	sb_gpt_attention_backward(dqkv, scratch, m.dout, m.qkv, m.att, m.B,
-				  m.T, m.C, m.NH);
+	sb_gpt_attention_backward(dqkv, scratch, 1, m.dout, m.qkv, m.att,
+				  m.B, m.T, m.C, m.NH);
 	/* 280 weighted outputs: the objective's rounding error grows to
 	 * ~3e-6, 1.5e-4 in the quotient, still inside FD_ATOL */
 	check_fd(&pr, m.qkv, dqkv, n_qkv, FD_H, FD_ATOL, FD_RTOL);
@@ -500,9 +501,10 @@ static void test_crossentropy_forward(void **state)
 	const float logits[12] = {0, 2, -1, 2, 1, 0, 0, 3, 5, 5, 5, 5};
 	const int32_t targets[3] = {1, 0, -1};
 	float probs[12];
+	struct sb_gpt_xent_row rows[3];
 	struct sb_eval ev = {0};
 
-	sb_gpt_crossentropy_forward(&ev, probs, logits, targets, 3, 4);
+	sb_gpt_crossentropy_forward(&ev, rows, probs, logits, targets, 3, 4);
 	double z0 = exp(0) + 2 * exp(2) + exp(-1);
 	double z1 = exp(1) + 2 * exp(0) + exp(3);
 	/* float softmax of O(1) logits: ~1e-6 relative on the loss */
@@ -515,7 +517,8 @@ static void test_crossentropy_forward(void **state)
 	float inplace[12];
 	struct sb_eval ev2 = {0};
 	memcpy(inplace, logits, sizeof inplace);
-	sb_gpt_crossentropy_forward(&ev2, inplace, inplace, targets, 3, 4);
+	sb_gpt_crossentropy_forward(&ev2, rows, inplace, inplace, targets, 3,
+				    4);
 	assert_memory_equal(inplace, probs, sizeof probs);
 	assert_true(ev2.loss_sum == ev.loss_sum);
 
@@ -526,7 +529,8 @@ static void test_crossentropy_forward(void **state)
 	const int32_t far_targets[2] = {1, -1};
 	float far_probs[8];
 	struct sb_eval ev3 = {0};
-	sb_gpt_crossentropy_forward(&ev3, far_probs, far, far_targets, 2, 4);
+	sb_gpt_crossentropy_forward(&ev3, rows, far_probs, far, far_targets,
+				    2, 4);
 	assert_true(far_probs[1] == 0.0f && far_probs[4] == 0.0f);
 	assert_float_equal(far_probs[0], exp(-3.0) / (2.0 + exp(-3.0)), 1e-6);
 	assert_float_equal(far_probs[5], 1.0 / 3.0, 1e-6);
@@ -543,8 +547,10 @@ static double xent_objective(void *p)
 {
 	struct xent_ctx *m = p;
 	struct sb_eval ev = {0};
-	sb_gpt_crossentropy_forward(&ev, m->probs, m->logits, m->targets,
-				    m->N, m->V);
+	struct sb_gpt_xent_row *rows = sb_malloc(m->N * sizeof *rows);
+	sb_gpt_crossentropy_forward(&ev, rows, m->probs, m->logits,
+				    m->targets, m->N, m->V);
+	free(rows);
 	return ev.loss_sum / ev.count;
 }
 
@@ -752,7 +758,8 @@ static void test_written_gradients(void **state)
 	float *ref_d = sb_calloc(N * V, sizeof *ref_d);
 	float *d = nan_filled(N * V);
 	struct sb_eval ev = {0};
-	sb_gpt_crossentropy_forward(&ev, probs, logits, targets, N, V);
+	struct sb_gpt_xent_row rows[37];
+	sb_gpt_crossentropy_forward(&ev, rows, probs, logits, targets, N, V);
 	sb_gpt_crossentropy_backward(ref_d, probs, targets, 0.25f, N, V);
 	sb_gpt_crossentropy_backward_write(d, probs, targets, 0.25f, N, V);
 	assert_same_values(d, ref_d, N * V);
@@ -768,6 +775,24 @@ static void test_written_gradients(void **state)
 	free(d);
 }
 
+/* The ways the threaded kernels run: on one thread, on two started per
+ * call, and on two of the pool (parallel.h). Every way must give the bits
+ * of the first. */
+#define WAYS 3
+
+static void use_way(int way)
+{
+	openblas_set_num_threads(way ? 2 : 1);
+	if (way == 2)
+		sb_parallel_hold();
+}
+
+static void end_way(int way)
+{
+	if (way == 2)
+		sb_parallel_drop();
+}
+
 /* The cross-entropy splits its rows over the threads and adds their
  * losses in row order: one thread and two agree bit for bit. */
 static void test_crossentropy_threads_agree(void **state)
@@ -778,26 +803,31 @@ static void test_crossentropy_threads_agree(void **state)
 	const size_t N = 70, V = 1100;
 	float *logits = randn(&rng, N * V, 3.0f);
 	int32_t targets[70];
-	float *probs[2], *d[2];
-	struct sb_eval ev[2];
+	struct sb_gpt_xent_row rows[70];
+	float *probs[WAYS], *d[WAYS];
+	struct sb_eval ev[WAYS];
 
 	memset(ev, 0, sizeof ev);
 	for (size_t n = 0; n < N; n++)
 		targets[n] = n % 7 == 3 ? -1 : (int32_t)((n * 37) % V);
-	for (int k = 0; k < 2; k++) {
+	for (int k = 0; k < WAYS; k++) {
 		probs[k] = sb_malloc(N * V * sizeof *probs[k]);
 		d[k] = nan_filled(N * V);
-		openblas_set_num_threads(k + 1);
-		sb_gpt_crossentropy_forward(&ev[k], probs[k], logits, targets,
-					    N, V);
+		use_way(k);
+		sb_gpt_crossentropy_forward(&ev[k], rows, probs[k], logits,
+					    targets, N, V);
 		sb_gpt_crossentropy_backward_write(d[k], probs[k], targets,
 						   0.5f, N, V);
+		end_way(k);
 	}
-	assert_memory_equal(&ev[0], &ev[1], sizeof ev[0]);
 	assert_true(ev[0].count == 60.0);
-	assert_memory_equal(probs[0], probs[1], N * V * sizeof *probs[0]);
-	assert_memory_equal(d[0], d[1], N * V * sizeof *d[0]);
-	for (int k = 0; k < 2; k++) {
+	for (int k = 1; k < WAYS; k++) {
+		assert_memory_equal(&ev[0], &ev[k], sizeof ev[0]);
+		assert_memory_equal(probs[0], probs[k],
+				    N * V * sizeof *probs[0]);
+		assert_memory_equal(d[0], d[k], N * V * sizeof *d[0]);
+	}
+	for (int k = 0; k < WAYS; k++) {
 		free(probs[k]);
 		free(d[k]);
 	}
@@ -806,7 +836,8 @@ static void test_crossentropy_threads_agree(void **state)
 
 /* Attention splits its (row, head) pairs over the threads: each pair is
  * computed alike wherever it runs, so one thread and two agree bit for
- * bit, forward and backward. */
+ * bit, forward and backward; with scratch for one thread only, two work
+ * as one. */
 static void test_attention_threads_agree(void **state)
 {
 	(void)state;
@@ -817,22 +848,26 @@ static void test_attention_threads_agree(void **state)
 	const size_t n_att = B * NH * T * T;
 	float *qkv = randn(&rng, n_qkv, 1.0f);
 	float *dout = randn(&rng, n_out, 1.0f);
-	float *out[2], *att[2], *dqkv[2];
-	float *scratch = sb_malloc(T * T * sizeof *scratch);
+	float *out[WAYS + 1], *att[WAYS + 1], *dqkv[WAYS + 1];
+	float *scratch = nan_filled(2 * T * T);
 
-	for (int k = 0; k < 2; k++) {
+	for (int k = 0; k <= WAYS; k++) {
+		int way = k < WAYS ? k : 1;
 		out[k] = sb_malloc(n_out * sizeof *out[k]);
 		att[k] = sb_malloc(n_att * sizeof *att[k]);
 		dqkv[k] = sb_calloc(n_qkv, sizeof *dqkv[k]);
-		openblas_set_num_threads(k + 1);
+		use_way(way);
 		sb_gpt_attention_forward(out[k], att[k], qkv, B, T, C, NH);
-		sb_gpt_attention_backward(dqkv[k], scratch, dout, qkv, att[k],
-					  B, T, C, NH);
+		sb_gpt_attention_backward(dqkv[k], scratch, k < WAYS ? 2 : 1,
+					  dout, qkv, att[k], B, T, C, NH);
+		end_way(way);
 	}
-	assert_memory_equal(out[0], out[1], n_out * sizeof *out[0]);
-	assert_memory_equal(att[0], att[1], n_att * sizeof *att[0]);
-	assert_memory_equal(dqkv[0], dqkv[1], n_qkv * sizeof *dqkv[0]);
-	for (int k = 0; k < 2; k++) {
+	for (int k = 1; k <= WAYS; k++) {
+		assert_memory_equal(out[0], out[k], n_out * sizeof *out[0]);
+		assert_memory_equal(att[0], att[k], n_att * sizeof *att[0]);
+		assert_memory_equal(dqkv[0], dqkv[k], n_qkv * sizeof *dqkv[0]);
+	}
+	for (int k = 0; k <= WAYS; k++) {
 		free(out[k]);
 		free(att[k]);
 		free(dqkv[k]);

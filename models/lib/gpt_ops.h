@@ -15,6 +15,7 @@
 
 #include "sb.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -77,10 +78,12 @@ void sb_gpt_matmul_forward_naive(float *out, const float *inp,
  * zero above the diagonal, kept for backward. */
 void sb_gpt_attention_forward(float *out, float *att, const float *qkv,
 			      size_t B, size_t T, size_t C, size_t NH);
-/* dqkv [B,T,3C] += from dout [B,T,C]; scratch holds T*T floats */
-void sb_gpt_attention_backward(float *dqkv, float *scratch, const float *dout,
-			       const float *qkv, const float *att, size_t B,
-			       size_t T, size_t C, size_t NH);
+/* dqkv [B,T,3C] += from dout [B,T,C]; scratch holds T*T floats for each
+ * of n_scratch >= 1 threads, and at most that many share the work */
+void sb_gpt_attention_backward(float *dqkv, float *scratch, size_t n_scratch,
+			       const float *dout, const float *qkv,
+			       const float *att, size_t B, size_t T, size_t C,
+			       size_t NH);
 /* The same attention as triple loops, in double. */
 void sb_gpt_attention_forward_naive(float *out, float *att, const float *qkv,
 				    size_t B, size_t T, size_t C, size_t NH);
@@ -100,10 +103,20 @@ void sb_gpt_residual_forward(float *restrict out,
 void sb_gpt_residual_backward(float *restrict dinp1, float *restrict dinp2,
 			      const float *restrict dout, size_t N);
 
+/* What one row of the cross-entropy adds to an sb_eval: the forward's
+ * scratch, so that the rows' shares are added in row order whatever the
+ * thread that computed them. */
+struct sb_gpt_xent_row {
+	double loss;
+	bool counted, correct;
+};
+
 /* probs [N,V] = softmax(logits [N,V]) (may alias logits). For each row with
  * targets[n] >= 0 adds to ev: -log probs[n,target] to loss_sum, 1 to count,
- * and 1 to correct when the argmax (ties to the lowest id) is the target. */
-void sb_gpt_crossentropy_forward(struct sb_eval *ev, float *probs,
+ * and 1 to correct when the argmax (ties to the lowest id) is the target.
+ * rows [N] is scratch. */
+void sb_gpt_crossentropy_forward(struct sb_eval *ev,
+				 struct sb_gpt_xent_row *rows, float *probs,
 				 const float *logits, const int32_t *targets,
 				 size_t N, size_t V);
 /* dlogits [N,V] += scale * (probs - onehot(target)) on rows with a

@@ -246,18 +246,14 @@ static void attention_forward_part(void *ctx, size_t part, size_t parts)
 static void attention_backward_part(void *ctx, size_t part, size_t parts)
 {
 	const struct attention_job *j = ctx;
+	float *scratch = j->scratch + part * j->T * j->T;
 	size_t first, end;
-	/* part 0 runs on the caller and has its scratch */
-	float *scratch = part ? sb_malloc(j->T * j->T * sizeof *scratch) :
-				j->scratch;
 
 	sb_parallel_range(j->B * j->NH, part, parts, &first, &end);
 	for (size_t i = first; i < end; i++)
 		attention_backward_head(j->dqkv, scratch, j->dout, j->qkv,
 					j->catt, i / j->NH, i % j->NH, j->T,
 					j->C, j->NH);
-	if (part)
-		free(scratch);
 }
 
 void sb_gpt_attention_forward(float *out, float *att, const float *qkv,
@@ -268,14 +264,18 @@ void sb_gpt_attention_forward(float *out, float *att, const float *qkv,
 	sb_parallel_run(attention_forward_part, &j, B * NH);
 }
 
-void sb_gpt_attention_backward(float *dqkv, float *scratch, const float *dout,
-			       const float *qkv, const float *att, size_t B,
-			       size_t T, size_t C, size_t NH)
+void sb_gpt_attention_backward(float *dqkv, float *scratch, size_t n_scratch,
+			       const float *dout, const float *qkv,
+			       const float *att, size_t B, size_t T, size_t C,
+			       size_t NH)
 {
 	struct attention_job j = {.dqkv = dqkv, .scratch = scratch,
 				  .dout = dout, .qkv = qkv, .catt = att,
 				  .B = B, .T = T, .C = C, .NH = NH};
-	sb_parallel_run(attention_backward_part, &j, B * NH);
+	assert(n_scratch >= 1);
+	/* part p takes scratch block p */
+	sb_parallel_run(attention_backward_part, &j,
+			B * NH < n_scratch ? B * NH : n_scratch);
 }
 
 void sb_gpt_attention_forward_naive(float *out, float *att, const float *qkv,
@@ -321,14 +321,8 @@ void sb_gpt_attention_forward_naive(float *out, float *att, const float *qkv,
 
 /* ---- softmax cross-entropy --------------------------------------------- */
 
-/* What one row adds to the sums of an sb_eval. */
-struct xent_row {
-	double loss;
-	bool counted, correct;
-};
-
 /* Row n's softmax into probs and what it adds to the loss. */
-static void crossentropy_row(struct xent_row *row, float *p, const float *l,
+static void crossentropy_row(struct sb_gpt_xent_row *row, float *p, const float *l,
 			     int32_t tgt, size_t V)
 {
 	assert(tgt < (int64_t)V);
@@ -352,7 +346,7 @@ static void crossentropy_row(struct xent_row *row, float *p, const float *l,
 /* The arguments of the cross-entropy's passes, shared by the threads;
  * parts take rows. */
 struct xent_job {
-	struct xent_row *rows;
+	struct sb_gpt_xent_row *rows;
 	float *out;
 	const float *inp;
 	const int32_t *targets;
@@ -371,14 +365,14 @@ static void crossentropy_forward_part(void *ctx, size_t part, size_t parts)
 				 j->inp + n * j->V, j->targets[n], j->V);
 }
 
-void sb_gpt_crossentropy_forward(struct sb_eval *ev, float *probs,
+void sb_gpt_crossentropy_forward(struct sb_eval *ev,
+				 struct sb_gpt_xent_row *rows, float *probs,
 				 const float *logits, const int32_t *targets,
 				 size_t N, size_t V)
 {
-	struct xent_job j = {.out = probs, .inp = logits, .targets = targets,
-			     .N = N, .V = V};
+	struct xent_job j = {.rows = rows, .out = probs, .inp = logits,
+			     .targets = targets, .N = N, .V = V};
 
-	j.rows = sb_malloc((N ? N : 1) * sizeof *j.rows);
 	sb_parallel_run(crossentropy_forward_part, &j, sb_parallel_parts(N * V));
 	/* the rows' shares added in row order, as one thread would */
 	for (size_t n = 0; n < N; n++) {
@@ -388,7 +382,6 @@ void sb_gpt_crossentropy_forward(struct sb_eval *ev, float *probs,
 		ev->count += 1.0;
 		ev->correct += j.rows[n].correct ? 1.0 : 0.0;
 	}
-	free(j.rows);
 }
 
 VECTOR_CLONES

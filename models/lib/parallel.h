@@ -14,13 +14,23 @@ typedef void sb_parallel_fn(void *ctx, size_t part, size_t parts);
 /* Runs fn(ctx, p, parts) for p < parts and returns when all have run, where
  * parts is the thread count OpenBLAS has (openblas_get_num_threads; the
  * spec's train.threads), at most max_parts. Part 0 runs on the caller;
- * the others on threads started for the call (or on the caller, should
- * starting one fail). OpenBLAS runs its products on one thread until the
- * call returns, then has its count again. */
+ * the others on the pool's threads while something holds the pool, else
+ * on threads started for the call (on the caller, should starting one
+ * fail). OpenBLAS runs its products on one thread until the call returns,
+ * then has its count again. Calls must not overlap: one thread calls at a
+ * time, and fn does not call it. */
 void sb_parallel_run(sb_parallel_fn *fn, void *ctx, size_t max_parts);
 
+/* The pool: threads started by the first call that needs them and kept,
+ * asleep between calls, until the last hold is dropped (a model holds it
+ * from init to release). Starting and joining a thread per call costs
+ * tens of microseconds, and a GPT step makes dozens of calls. */
+void sb_parallel_hold(void);
+/* Drops a hold; the last joins the pool's threads. Not during a call. */
+void sb_parallel_drop(void);
+
 /* Passes over floats are split only when each part has at least this
- * many: below, starting a thread costs more than it saves. */
+ * many: below, waking a thread costs more than it saves. */
 #define SB_PARALLEL_FLOATS 65536
 
 /* The most parts worth making of a pass over n floats. */
