@@ -566,7 +566,9 @@ static int lowest_wanted(const struct gpt *g)
 
 /* A linear layer's backward: dinp WRITTEN when not NULL, and the weight's
  * and bias's (unless b is NO_BIAS) gradients added as wanted. The full
- * path's products are the same sgemm calls as sb_gpt_matmul_backward's. */
+ * path's products are the same sgemm calls as sb_gpt_matmul_backward's,
+ * and a bias wanted whole the same sums as sb_tgrad_bias's, split over
+ * the threads. */
 static void linear_backward(struct gpt *g, float *dinp, size_t w, size_t b,
 			    const float *dout, const float *inp,
 			    const float *weight, size_t N, size_t C, size_t OC)
@@ -574,7 +576,11 @@ static void linear_backward(struct gpt *g, float *dinp, size_t w, size_t b,
 	if (dinp)
 		sb_gpt_matmul_backward_input(dinp, dout, weight, N, C, OC);
 	sb_tgrad_weight(&g->tgrad[w], dout, inp, N, C, OC, &g->scratch);
-	if (b != NO_BIAS)
+	if (b == NO_BIAS)
+		return;
+	if (g->tgrad[b].want == SB_WANT_ALL)
+		sb_gpt_bias_backward(g->tgrad[b].dst, dout, N, OC);
+	else
 		sb_tgrad_bias(&g->tgrad[b], dout, N, OC, &g->scratch);
 }
 
@@ -668,7 +674,6 @@ static bool block_backward(struct gpt *g, const float *params, size_t l,
 			W(ATTPROJ_W), N, C, C);
 	if (!BELOW(ST_ATTPROJ))
 		return false;
-	memset(g->dqkv, 0, N * 3 * C * sizeof *g->dqkv);
 	sb_gpt_attention_backward(g->dqkv, g->dscores, g->threads, g->datty,
 				  a->qkv, a->att, B, T, C, NH);
 	linear_backward(g, BELOW(ST_QKV) ? g->dln : NULL, t0 + QKV_W,

@@ -334,8 +334,10 @@ static void test_attention_backward(void **state)
 	m.dout = randn(&rng, m.B * m.T * m.C, 1.0f);
 	m.out = sb_malloc(m.B * m.T * m.C * sizeof *m.out);
 	m.att = sb_malloc(m.B * m.NH * m.T * m.T * sizeof *m.att);
-	float *dqkv = sb_calloc(n_qkv, sizeof *dqkv);
+	float *dqkv = sb_malloc(n_qkv * sizeof *dqkv);
 	float *scratch = sb_malloc(m.T * m.T * sizeof *scratch);
+	for (size_t i = 0; i < n_qkv; i++)
+		dqkv[i] = NAN; /* written, not added */
 	struct probe pr = {att_objective, &m};
 
 	att_objective(&m);
@@ -378,8 +380,10 @@ static void test_attention_long_context(void **state)
 	m.dout = randn(&rng, m.T * m.C, 1.0f);
 	m.out = out;
 	m.att = att;
-	float *dqkv = sb_calloc(n_qkv, sizeof *dqkv);
+	float *dqkv = sb_malloc(n_qkv * sizeof *dqkv);
 	float *scratch = sb_malloc(m.T * m.T * sizeof *scratch);
+	for (size_t i = 0; i < n_qkv; i++)
+		dqkv[i] = NAN; /* written, not added */
 	struct probe pr = {att_objective, &m};
 
 	att_objective(&m);
@@ -855,7 +859,7 @@ static void test_attention_threads_agree(void **state)
 		int way = k < WAYS ? k : 1;
 		out[k] = sb_malloc(n_out * sizeof *out[k]);
 		att[k] = sb_malloc(n_att * sizeof *att[k]);
-		dqkv[k] = sb_calloc(n_qkv, sizeof *dqkv[k]);
+		dqkv[k] = nan_filled(n_qkv);
 		use_way(way);
 		sb_gpt_attention_forward(out[k], att[k], qkv, B, T, C, NH);
 		sb_gpt_attention_backward(dqkv[k], scratch, k < WAYS ? 2 : 1,
@@ -875,6 +879,91 @@ static void test_attention_threads_agree(void **state)
 	free(qkv);
 	free(dout);
 	free(scratch);
+}
+
+/* Layer norm's backward splits rows of dinp and columns of its two
+ * parameter gradients over the threads (C not a multiple of the lanes,
+ * N * C large enough for two parts): every way gives the same bits. */
+static void test_layernorm_backward_threads_agree(void **state)
+{
+	(void)state;
+	struct sb_rng rng;
+	sb_rng_seed(&rng, 27);
+	const size_t N = 1100, C = 61, n = N * C;
+	float *inp = randn(&rng, n, 1.0f);
+	float *dout = randn(&rng, n, 1.0f);
+	float *w = randn(&rng, C, 1.0f), *b = randn(&rng, C, 1.0f);
+	float *out = sb_malloc(n * sizeof *out);
+	float mean[1100], rstd[1100];
+	float *dinp[WAYS], *dw[WAYS], *db[WAYS];
+
+	sb_gpt_layernorm_forward(out, mean, rstd, inp, w, b, N, C);
+	for (int k = 0; k < WAYS; k++) {
+		/* start from the same nonzero values: the kernel adds */
+		struct sb_rng start;
+		sb_rng_seed(&start, 28);
+		dinp[k] = randn(&start, n, 1.0f);
+		dw[k] = randn(&start, C, 1.0f);
+		db[k] = randn(&start, C, 1.0f);
+		use_way(k);
+		sb_gpt_layernorm_backward(dinp[k], dw[k], db[k], dout, inp, w,
+					  mean, rstd, N, C);
+		end_way(k);
+	}
+	for (int k = 1; k < WAYS; k++) {
+		assert_memory_equal(dinp[0], dinp[k], n * sizeof *dinp[0]);
+		assert_memory_equal(dw[0], dw[k], C * sizeof *dw[0]);
+		assert_memory_equal(db[0], db[k], C * sizeof *db[0]);
+	}
+	/* the bias gradient is the column sums added row after row */
+	struct sb_rng start;
+	sb_rng_seed(&start, 28);
+	float *ref = randn(&start, n + 2 * C, 1.0f);
+	for (size_t r = 0; r < N; r++)
+		for (size_t c = 0; c < C; c++)
+			ref[n + C + c] += dout[r * C + c];
+	assert_memory_equal(db[0], ref + n + C, C * sizeof *db[0]);
+	for (int k = 0; k < WAYS; k++) {
+		free(dinp[k]);
+		free(dw[k]);
+		free(db[k]);
+	}
+	free(ref);
+	free(inp);
+	free(dout);
+	free(w);
+	free(b);
+	free(out);
+}
+
+/* A bias gradient is the column sums of the output's gradient, added row
+ * after row onto what was there, on any number of threads. */
+static void test_bias_backward(void **state)
+{
+	(void)state;
+	struct sb_rng rng;
+	sb_rng_seed(&rng, 29);
+	const size_t N = FUSED_N, OC = FUSED_OC;
+	float *dout = randn(&rng, N * OC, 1.0f);
+	float *dbias0 = randn(&rng, OC, 1.0f);
+	float *ref = sb_malloc(OC * sizeof *ref);
+
+	memcpy(ref, dbias0, OC * sizeof *ref);
+	for (size_t r = 0; r < N; r++)
+		for (size_t c = 0; c < OC; c++)
+			ref[c] += dout[r * OC + c];
+	for (int k = 0; k < WAYS; k++) {
+		float *dbias = sb_malloc(OC * sizeof *dbias);
+		memcpy(dbias, dbias0, OC * sizeof *dbias);
+		use_way(k);
+		sb_gpt_bias_backward(dbias, dout, N, OC);
+		end_way(k);
+		assert_memory_equal(dbias, ref, OC * sizeof *dbias);
+		free(dbias);
+	}
+	free(dout);
+	free(dbias0);
+	free(ref);
 }
 
 int main(void)
@@ -899,6 +988,8 @@ int main(void)
 		cmocka_unit_test(test_written_gradients),
 		cmocka_unit_test(test_crossentropy_threads_agree),
 		cmocka_unit_test(test_attention_threads_agree),
+		cmocka_unit_test(test_layernorm_backward_threads_agree),
+		cmocka_unit_test(test_bias_backward),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -173,36 +173,120 @@ void sb_gpt_layernorm_forward(float *restrict out, float *restrict mean,
 			      weight, bias, C);
 }
 
-/* The per-row update of layernorm backward, given the row's two means. */
+/* The column split of the passes that sum over rows into a vector [OC]:
+ * part p of `parts` takes columns [*c0, *c1), whole blocks of LANES but
+ * the last part's rest, so that each entry still adds its rows in order
+ * whatever the number of parts. */
+static void column_range(size_t OC, size_t part, size_t parts, size_t *c0,
+			 size_t *c1)
+{
+	sb_parallel_range(OC / LANES, part, parts, c0, c1);
+	*c0 *= LANES;
+	*c1 = part + 1 == parts ? OC : *c1 * LANES;
+}
+
+/* The most parts worth making of a column-split pass over [N,OC]. */
+static size_t column_parts(size_t N, size_t OC)
+{
+	size_t parts = sb_parallel_parts(N * OC);
+	/* at least LANES columns a part */
+	if (parts > OC / LANES)
+		parts = OC / LANES ? OC / LANES : 1;
+	return parts;
+}
+
+/* dx [C] += the input gradient of one row of layer norm, from its output
+ * gradient d [C], input x [C], mean m and rstd s */
 VECTOR_CLONES
-static void layernorm_backward_row(float *restrict dx, float *restrict dweight,
-				   float *restrict dbias,
+static void layernorm_backward_row(float *restrict dx,
 				   const float *restrict d,
 				   const float *restrict x,
 				   const float *restrict weight, float m,
-				   float s, float dnorm_mean,
-				   float dnorm_norm_mean, size_t C)
+				   float s, size_t C)
 {
+	/* the two means through which every input moves every output */
+	float part1[LANES] = {0}, part2[LANES] = {0};
+	float dnorm_mean = 0.0f, dnorm_norm_mean = 0.0f;
 	size_t i = 0;
 	for (; i + LANES <= C; i += LANES)
 		for (size_t j = 0; j < LANES; j++) {
+			float dnorm = weight[i + j] * d[i + j];
+			part1[j] += dnorm;
+			part2[j] += dnorm * (x[i + j] - m) * s;
+		}
+	for (; i < C; i++) {
+		float dnorm = weight[i] * d[i];
+		dnorm_mean += dnorm;
+		dnorm_norm_mean += dnorm * (x[i] - m) * s;
+	}
+	for (size_t j = 0; j < LANES; j++) {
+		dnorm_mean += part1[j];
+		dnorm_norm_mean += part2[j];
+	}
+	dnorm_mean /= (float)C;
+	dnorm_norm_mean /= (float)C;
+	for (i = 0; i + LANES <= C; i += LANES)
+		for (size_t j = 0; j < LANES; j++) {
 			float norm = (x[i + j] - m) * s;
 			float dnorm = weight[i + j] * d[i + j];
-			dbias[i + j] += d[i + j];
-			dweight[i + j] += norm * d[i + j];
 			dx[i + j] += (dnorm - dnorm_mean -
 				      norm * dnorm_norm_mean) * s;
 		}
 	for (; i < C; i++) {
 		float norm = (x[i] - m) * s;
 		float dnorm = weight[i] * d[i];
-		dbias[i] += d[i];
-		dweight[i] += norm * d[i];
 		dx[i] += (dnorm - dnorm_mean - norm * dnorm_norm_mean) * s;
 	}
 }
 
+/* dweight [n], dbias [n] += one row's share, from d [n] and x [n] */
 VECTOR_CLONES
+static void layernorm_params_row(float *restrict dweight,
+				 float *restrict dbias,
+				 const float *restrict d,
+				 const float *restrict x, float m, float s,
+				 size_t n)
+{
+	size_t i = 0;
+	for (; i + LANES <= n; i += LANES)
+		for (size_t j = 0; j < LANES; j++) {
+			float norm = (x[i + j] - m) * s;
+			dbias[i + j] += d[i + j];
+			dweight[i + j] += norm * d[i + j];
+		}
+	for (; i < n; i++) {
+		float norm = (x[i] - m) * s;
+		dbias[i] += d[i];
+		dweight[i] += norm * d[i];
+	}
+}
+
+struct layernorm_job {
+	float *dinp, *dweight, *dbias;
+	const float *dout, *inp, *weight, *mean, *rstd;
+	size_t N, C;
+};
+
+/* Part p takes rows of dinp, and columns of dweight and dbias over every
+ * row in order: each gradient entry is the same sum on any thread count. */
+static void layernorm_backward_part(void *ctx, size_t part, size_t parts)
+{
+	const struct layernorm_job *j = ctx;
+	const size_t C = j->C;
+	size_t first, end, c0, c1;
+
+	sb_parallel_range(j->N, part, parts, &first, &end);
+	for (size_t n = first; n < end; n++)
+		layernorm_backward_row(j->dinp + n * C, j->dout + n * C,
+				       j->inp + n * C, j->weight, j->mean[n],
+				       j->rstd[n], C);
+	column_range(C, part, parts, &c0, &c1);
+	for (size_t n = 0; n < j->N && c0 < c1; n++)
+		layernorm_params_row(j->dweight + c0, j->dbias + c0,
+				     j->dout + n * C + c0, j->inp + n * C + c0,
+				     j->mean[n], j->rstd[n], c1 - c0);
+}
+
 void sb_gpt_layernorm_backward(float *restrict dinp, float *restrict dweight,
 			       float *restrict dbias,
 			       const float *restrict dout,
@@ -211,35 +295,11 @@ void sb_gpt_layernorm_backward(float *restrict dinp, float *restrict dweight,
 			       const float *restrict mean,
 			       const float *restrict rstd, size_t N, size_t C)
 {
-	for (size_t n = 0; n < N; n++) {
-		const float *x = inp + n * C;
-		const float *d = dout + n * C;
-		float m = mean[n], s = rstd[n];
-		/* the two means through which every input moves every output */
-		float part1[LANES] = {0}, part2[LANES] = {0};
-		float dnorm_mean = 0.0f, dnorm_norm_mean = 0.0f;
-		size_t i = 0;
-		for (; i + LANES <= C; i += LANES)
-			for (size_t j = 0; j < LANES; j++) {
-				float dnorm = weight[i + j] * d[i + j];
-				part1[j] += dnorm;
-				part2[j] += dnorm * (x[i + j] - m) * s;
-			}
-		for (; i < C; i++) {
-			float dnorm = weight[i] * d[i];
-			dnorm_mean += dnorm;
-			dnorm_norm_mean += dnorm * (x[i] - m) * s;
-		}
-		for (size_t j = 0; j < LANES; j++) {
-			dnorm_mean += part1[j];
-			dnorm_norm_mean += part2[j];
-		}
-		dnorm_mean /= (float)C;
-		dnorm_norm_mean /= (float)C;
-		layernorm_backward_row(dinp + n * C, dweight, dbias, d, x,
-				       weight, m, s, dnorm_mean,
-				       dnorm_norm_mean, C);
-	}
+	struct layernorm_job j = {.dinp = dinp, .dweight = dweight,
+				  .dbias = dbias, .dout = dout, .inp = inp,
+				  .weight = weight, .mean = mean, .rstd = rstd,
+				  .N = N, .C = C};
+	sb_parallel_run(layernorm_backward_part, &j, column_parts(N, C));
 }
 
 /* ---- linear layers ----------------------------------------------------- */
@@ -472,17 +532,14 @@ void sb_gpt_bias_gelu_forward(float *restrict out, float *restrict pre,
 	sb_parallel_run(bias_gelu_part, &j, sb_parallel_parts(N * OC));
 }
 
-/* Parts take columns, so that each bias entry still adds its rows in
- * order, whatever the number of parts. */
+/* Parts take columns (column_range). */
 static void gelu_backward_bias_part(void *ctx, size_t part, size_t parts)
 {
 	const struct fused_job *j = ctx;
 	const size_t OC = j->C;
 	size_t c0, c1;
 
-	sb_parallel_range(OC / LANES, part, parts, &c0, &c1);
-	c0 *= LANES;
-	c1 = part + 1 == parts ? OC : c1 * LANES;
+	column_range(OC, part, parts, &c0, &c1);
 	for (size_t n = 0; n < j->N; n++) {
 		size_t at = n * OC + c0;
 		gelu_grad_row(j->out + at, j->inp + at, j->dout + at, c1 - c0);
@@ -498,11 +555,7 @@ void sb_gpt_gelu_backward_bias(float *restrict dinp, float *restrict dbias,
 {
 	struct fused_job j = {.out = dinp, .dbias = dbias, .inp = inp,
 			      .dout = dout, .N = N, .C = OC};
-	size_t parts = sb_parallel_parts(N * OC);
-	/* at least LANES columns a part */
-	if (parts > OC / LANES)
-		parts = OC / LANES ? OC / LANES : 1;
-	sb_parallel_run(gelu_backward_bias_part, &j, parts);
+	sb_parallel_run(gelu_backward_bias_part, &j, column_parts(N, OC));
 }
 
 static void residual_layernorm_part(void *ctx, size_t part, size_t parts)
@@ -534,4 +587,22 @@ void sb_gpt_residual_layernorm_forward(float *restrict res,
 			      .weight = weight, .ln_bias = ln_bias, .N = N,
 			      .C = C};
 	sb_parallel_run(residual_layernorm_part, &j, sb_parallel_parts(N * C));
+}
+
+static void bias_backward_part(void *ctx, size_t part, size_t parts)
+{
+	const struct fused_job *j = ctx;
+	const size_t OC = j->C;
+	size_t c0, c1;
+
+	column_range(OC, part, parts, &c0, &c1);
+	for (size_t n = 0; n < j->N && c0 < c1; n++)
+		add_lanes(j->dbias + c0, j->dout + n * OC + c0, c1 - c0);
+}
+
+void sb_gpt_bias_backward(float *restrict dbias, const float *restrict dout,
+			  size_t N, size_t OC)
+{
+	struct fused_job j = {.dbias = dbias, .dout = dout, .N = N, .C = OC};
+	sb_parallel_run(bias_backward_part, &j, column_parts(N, OC));
 }

@@ -78,8 +78,10 @@ void sb_gpt_matmul_forward_naive(float *out, const float *inp,
  * zero above the diagonal, kept for backward. */
 void sb_gpt_attention_forward(float *out, float *att, const float *qkv,
 			      size_t B, size_t T, size_t C, size_t NH);
-/* dqkv [B,T,3C] += from dout [B,T,C]; scratch holds T*T floats for each
- * of n_scratch >= 1 threads, and at most that many share the work */
+/* dqkv [B,T,3C] = from dout [B,T,C], WRITTEN (an exception to the rule
+ * above: each thread zeroes the columns it then adds into); scratch holds
+ * T*T floats for each of n_scratch >= 1 threads, and at most that many
+ * share the work */
 void sb_gpt_attention_backward(float *dqkv, float *scratch, size_t n_scratch,
 			       const float *dout, const float *qkv,
 			       const float *att, size_t B, size_t T, size_t C,
@@ -161,6 +163,12 @@ void sb_gpt_residual_layernorm_forward(float *restrict res,
 				       const float *restrict weight,
 				       const float *restrict ln_bias,
 				       size_t N, size_t C);
+
+/* dbias [OC] += the column sums of dout [N,OC], rows in order (the order
+ * grad_at.c's bias gradient adds them in), columns split over the threads:
+ * a linear layer's bias gradient when wanted whole */
+void sb_gpt_bias_backward(float *restrict dbias, const float *restrict dout,
+			  size_t N, size_t OC);
 
 /* dlogits [N,V] = scale * (probs - onehot(target)), written; rows with a
  * negative target become zero */

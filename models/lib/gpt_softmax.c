@@ -173,7 +173,8 @@ static void attention_forward_head(float *out, float *att, const float *qkv,
 	}
 }
 
-/* The backward of batch row b, head h; scratch holds T*T floats. */
+/* The backward of batch row b, head h, written into its columns of dqkv;
+ * scratch holds T*T floats. */
 static void attention_backward_head(float *dqkv, float *scratch,
 				    const float *dout, const float *qkv,
 				    const float *att, size_t b, size_t h,
@@ -190,6 +191,12 @@ static void attention_backward_head(float *dqkv, float *scratch,
 	const float *a = att + (b * NH + h) * T * T;
 	const float *d = dout + b * T * C + h * hs;
 
+	/* the products below add into dq, dk, dv [T,hs] (row stride 3C) */
+	for (size_t t = 0; t < T; t++) {
+		memset(dq + t * C3, 0, hs * sizeof *dq);
+		memset(dk + t * C3, 0, hs * sizeof *dk);
+		memset(dv + t * C3, 0, hs * sizeof *dv);
+	}
 	for (size_t r0 = 0; r0 < T; r0 += ATT_ROWS) {
 		size_t r1 = r0 + ATT_ROWS < T ? r0 + ATT_ROWS : T;
 		int R = (int)(r1 - r0), K = (int)r1;
