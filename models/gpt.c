@@ -73,7 +73,9 @@ struct gpt {
 	size_t L, NH, C, block_size, V, NC;
 	bool classify;
 	size_t seq_len, max_batch;
-	size_t threads;              /* OpenBLAS's thread count at init */
+	size_t threads;              /* OpenBLAS's thread count at init:
+	                                attention's backward takes at most
+	                                this many */
 
 	struct sb_tensor *tensors;
 	size_t n_tensors, n_params;
@@ -309,7 +311,8 @@ static int configure(struct gpt *g, const struct sb_values *cfg,
 			  (double)g->NC * (C + 1.0);
 	double T = (double)g->seq_len, n_out = (double)(g->V + g->NC);
 	/* above what layout_acts counts: 16L + 17 arrays of [N,C], 2L + 2
-	 * of [N], the scores, the head's two arrays and the features */
+	 * of [N], the scores and a [T,T] per thread, the head's two arrays
+	 * and the features */
 	double n_acts = N * (C + 1.0) * (16.0 * L + 20.0) +
 			(L * (double)max_batch * (double)g->NH +
 			 (double)g->threads) * T * T +
