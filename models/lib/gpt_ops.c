@@ -304,13 +304,30 @@ void sb_gpt_layernorm_backward(float *restrict dinp, float *restrict dweight,
 
 /* ---- linear layers ----------------------------------------------------- */
 
+struct bias_rows_job {
+	float *out;
+	const float *bias;
+	size_t N, OC;
+};
+
+/* rows of out [N,OC] = bias [OC], split by rows */
+static void bias_rows_part(void *ctx, size_t part, size_t parts)
+{
+	const struct bias_rows_job *j = ctx;
+	size_t first, end;
+
+	sb_parallel_range(j->N, part, parts, &first, &end);
+	for (size_t n = first; n < end; n++)
+		memcpy(j->out + n * j->OC, j->bias, j->OC * sizeof *j->out);
+}
+
 void sb_gpt_matmul_forward(float *out, const float *inp, const float *weight,
 			   const float *bias, size_t N, size_t C, size_t OC)
 {
 	float beta = 0.0f;
 	if (bias) {
-		for (size_t n = 0; n < N; n++)
-			memcpy(out + n * OC, bias, OC * sizeof *out);
+		struct bias_rows_job j = {out, bias, N, OC};
+		sb_parallel_run(bias_rows_part, &j, sb_parallel_parts(N * OC));
 		beta = 1.0f;
 	}
 	/* out [N,OC] = inp [N,C] . weight [OC,C]^T */
