@@ -5,7 +5,7 @@
 #include "util.h"
 #include "lib/gpt_ops.h"
 #include "lib/grad_at.h"
-#include "lib/parallel.h"
+#include "parallel.h"
 
 #include <assert.h>
 #include <cblas.h>

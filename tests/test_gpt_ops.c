@@ -16,7 +16,7 @@
 #include "sb.h"
 #include "util.h"
 #include "../models/lib/gpt_ops.h"
-#include "../models/lib/parallel.h"
+#include "parallel.h"
 
 /* ---- helpers ----------------------------------------------------------- */
 

@@ -331,7 +331,7 @@ static void test_dense_adam_moments_update_outside_selection(void **state)
  * with adamw.h's operations: every moment, then the moves of S. Bit for bit,
  * at 1 and 2 threads, with S everything, a random part of it with runs
  * across the threads' boundary, and a few isolated indices; n splits in two
- * parts (models/lib/parallel.h) and leaves tails shorter than a vector. */
+ * parts (harness/parallel.h) and leaves tails shorter than a vector. */
 enum { N_FUSED = 2 * 65536 + 1003, STEPS_FUSED = 4 };
 
 static size_t fused_selection(struct sb_rng *rng, int step, sb_index *idx)

@@ -1,4 +1,4 @@
-/* test_parallel.c - the loop split of models/lib/parallel.c: each part of
+/* test_parallel.c - the loop split of harness/parallel.c: each part of
  * each call runs exactly once, with OpenBLAS on one thread meanwhile, on
  * threads started per call and on the pool, whose threads grow with the
  * thread count and are joined when the last hold is dropped. */
@@ -9,7 +9,7 @@
 #include <cmocka.h>
 #include <cblas.h>
 #include <string.h>
-#include "../models/lib/parallel.h"
+#include "parallel.h"
 
 #define MAX_TEST_PARTS 8
 

@@ -1,10 +1,10 @@
 /* adamw_pass.c - dense AdamW in one pass (adamw_pass.h). The loops are
- * written to vectorise as models/lib/lanes.h describes: blocks of LANES with
+ * written to vectorise as harness/lanes.h describes: blocks of LANES with
  * a constant trip count, no branch in the body, restrict pointers; IEEE
  * division and square root give the same bits in any lane width. */
 #include "adamw_pass.h"
-#include "../../models/lib/lanes.h"
-#include "../../models/lib/parallel.h"
+#include "lanes.h"
+#include "parallel.h"
 
 /* floats a block: its g, m, v stay in L2 until S's moves in it */
 enum { CHUNK = 4096 };
