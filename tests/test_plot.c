@@ -916,6 +916,41 @@ static void test_long_series_are_thinned(void **state)
 }
 
 /* Tick labels as gnuplot writes them with "%g", for the room they need. */
+/* Black marks the full fine-tuning baseline alone: with more methods than
+ * colours, the others wrap among the rest, each pairing its colour with a
+ * point no other key has with it. */
+static void test_only_the_baseline_is_black(void **state)
+{
+	(void)state;
+	static const char *const policies[] = {
+		"dense", "topk_batch", "topk_first", "random", "fixed_layers",
+		"fisher", "lisa", "magnitude", "drop_regrow", "topk_refresh",
+		"p10", "p11", "p12", "p13", "p14", "p15", "p16", "p17", "p18",
+		"p19", "p20", "p21", "p22", "p23",
+	};
+	enum { N = sizeof policies / sizeof policies[0] };
+	struct sb_agg_setting settings[N];
+	for (size_t i = 0; i < N; i++)
+		settings[i] = (struct sb_agg_setting){
+			.method = policies[i], .policy = policies[i],
+			.optimizer = "sparse_adam"};
+	struct sb_aggregate agg = {.settings = settings, .n_settings = N};
+	struct sb_palette pal;
+	sb_palette_init(&pal, &agg);
+	assert_int_equal(pal.n_keys, N);
+	assert_int_equal(sb_palette_color(&pal, "dense"), 0x000000);
+	for (size_t i = 1; i < N; i++) {
+		unsigned ci = sb_palette_color(&pal, policies[i]);
+		int pi = sb_palette_point(&pal, policies[i]);
+		assert_int_not_equal(ci, 0x000000);
+		/* and no two keys look alike */
+		for (size_t j = 0; j < i; j++)
+			assert_false(sb_palette_color(&pal, policies[j]) == ci &&
+				     sb_palette_point(&pal, policies[j]) == pi);
+	}
+	sb_palette_release(&pal);
+}
+
 static void test_tick_label_widths(void **state)
 {
 	(void)state;
@@ -965,6 +1000,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_long_series_are_thinned,
 						setup_lm, teardown),
 		cmocka_unit_test(test_tick_label_widths),
+		cmocka_unit_test(test_only_the_baseline_is_black),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,8 +15,7 @@ static const unsigned colors[] = {
 #define N_COLORS (sizeof colors / sizeof colors[0])
 
 /* Filled circle, square, triangle, inverted triangle, diamond, pentagon,
- * then open ones: nine, so that colour and point pair up anew when the
- * colours wrap. */
+ * then open ones. */
 static const int points[] = {7, 5, 9, 11, 13, 15, 6, 4, 8};
 #define N_POINTS (sizeof points / sizeof points[0])
 
@@ -79,12 +78,20 @@ size_t sb_palette_rank(const struct sb_palette *pal, const char *key)
 unsigned sb_palette_color(const struct sb_palette *pal, const char *key)
 {
 	size_t k = sb_palette_rank(pal, key);
-	return k < pal->n_keys ? colors[k % N_COLORS] : colors[N_COLORS - 1];
+	if (k >= pal->n_keys)
+		return colors[N_COLORS - 1];
+	/* black is the baseline's alone: past it, the colours wrap among
+	 * the others */
+	return k == 0 ? colors[0] : colors[1 + (k - 1) % (N_COLORS - 1)];
 }
 
+/* Each time the colours wrap the points move on by one, so that a colour's
+ * second key has another point than its first. */
 int sb_palette_point(const struct sb_palette *pal, const char *key)
 {
-	return points[sb_palette_rank(pal, key) % N_POINTS];
+	size_t k = sb_palette_rank(pal, key);
+	size_t wraps = k ? (k - 1) / (N_COLORS - 1) : 0;
+	return points[(k + wraps) % N_POINTS];
 }
 
 static int optimizer_rank(const char *name)
