@@ -661,7 +661,7 @@ static void test_time_and_memory_dat(void **state)
 	 * bytes); the diverged run's 9e9 left out. */
 	d = read_dat(fx, "memory");
 	assert_string_equal(d->columns, "# x params grad state acts total "
-			    "peak n_runs rgb policy optimizer density size");
+			    "peak n_runs rgb method optimizer density size");
 	assert_int_equal(d->n_rows, 4);
 	assert_int_equal(d->n_blocks, 2); /* a panel per optimizer */
 	static const struct {

@@ -370,18 +370,19 @@ static const char *const part_fill[N_PARTS] = {
 
 struct mem_bar {
 	struct bar bar; /* first: place_bars sorts these */
-	const char *policy, *optimizer; /* borrowed */
+	const char *optimizer; /* borrowed; the row's key is bar.key */
 	double part[N_PARTS], peak; /* sums over the runs counted */
 	size_t n, n_peak;
 };
 
-/* Whether one policy x optimizer pair was run at several densities. */
+/* Whether one method (its palette key: the policy, or the method's own
+ * name) x optimizer pair was run at several densities. */
 static bool pair_swept(const struct sb_aggregate *agg,
 		       const struct sb_agg_setting *st)
 {
 	for (size_t s = 0; s < agg->n_settings; s++) {
 		const struct sb_agg_setting *o = &agg->settings[s];
-		if (!strcmp(o->policy, st->policy) &&
+		if (!strcmp(sb_palette_key_of(o), sb_palette_key_of(st)) &&
 		    !strcmp(o->optimizer, st->optimizer) &&
 		    isfinite(o->density) && isfinite(st->density) &&
 		    o->density != st->density)
@@ -409,8 +410,10 @@ static void add_run(struct mem_bar *bar, const struct sb_run_info *info)
 	}
 }
 
-/* One bar per policy x optimizer (x density where the pair swept it):
- * the mean over every usable run of the pair. */
+/* One bar per method x optimizer (x density where the pair swept it), a
+ * method named by its palette key as in the time figure (the policy, or
+ * the method's own name, so that methods of one policy stay apart): the
+ * mean over every usable run of the pair. */
 static size_t collect_bars(const struct sb_fig_ctx *ctx, struct mem_bar *bars,
 			   const char **panels, size_t *n_panels)
 {
@@ -420,18 +423,18 @@ static size_t collect_bars(const struct sb_fig_ctx *ctx, struct mem_bar *bars,
 	for (size_t s = 0; s < agg->n_settings; s++) {
 		const struct sb_agg_setting *st = &agg->settings[s];
 		double d = pair_swept(agg, st) ? st->density : NAN;
+		const char *key = sb_palette_key_of(st);
 		size_t b = 0;
-		while (b < n_bars && !(!strcmp(bars[b].policy, st->policy) &&
+		while (b < n_bars && !(!strcmp(bars[b].bar.key, key) &&
 				       !strcmp(bars[b].optimizer, st->optimizer) &&
 				       (bars[b].bar.density == d ||
 					(isnan(d) && isnan(bars[b].bar.density)))))
 			b++;
 		if (b == n_bars)
 			bars[n_bars++] = (struct mem_bar){
-				.bar = {.density = d, .key = st->policy,
+				.bar = {.density = d, .key = key,
 					.rank = sb_palette_rank(ctx->palette,
-								st->policy)},
-				.policy = st->policy,
+								key)},
 				.optimizer = st->optimizer};
 		size_t *runs;
 		size_t n = sb_aggregate_plotted_runs(agg, s, &runs);
@@ -497,12 +500,12 @@ static int memory_dat(const struct sb_fig_ctx *ctx, const struct mem_bar *bars,
 
 	if (!dat)
 		return -1;
-	fprintf(dat, "# memory.dat - the memory each policy x optimizer (x "
+	fprintf(dat, "# memory.dat - the memory each method x optimizer (x "
 		     "density where the pair swept it) needs, by part, and the "
 		     "peak resident size of its runs, means over runs, in %s; "
 		     "one block per optimizer, x the bar's row from the top\n",
 		unit);
-	fprintf(dat, "# x params grad state acts total peak n_runs rgb policy "
+	fprintf(dat, "# x params grad state acts total peak n_runs rgb method "
 		     "optimizer density size\n");
 	for (size_t b = 0; b < n_bars; b++) {
 		if (!b || bars[b].bar.panel != bars[b - 1].bar.panel)
@@ -523,8 +526,8 @@ static int memory_dat(const struct sb_fig_ctx *ctx, const struct mem_bar *bars,
 		fputc(' ', dat);
 		sb_fig_num(dat, bar_peak(&bars[b]) / scale);
 		fprintf(dat, " %zu %u %s %s ", bars[b].n,
-			sb_palette_color(ctx->palette, bars[b].policy),
-			bars[b].policy, bars[b].optimizer);
+			sb_palette_color(ctx->palette, bars[b].bar.key),
+			bars[b].bar.key, bars[b].optimizer);
 		sb_fig_num(dat, bars[b].bar.density);
 		fputc(' ', dat);
 		sb_fig_quote(dat, size);
