@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "util.h"
@@ -545,4 +546,26 @@ void sb_test_llmc_tokens_write(const char *path, int32_t magic,
 	long size = ftell(f);
 	assert_int_equal(fclose(f), 0);
 	cut_short(path, size, cut);
+}
+
+int sb_test_sh(const char *dir, const char *fmt, ...)
+{
+	char cmd[2048], full[4096];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof cmd, fmt, ap);
+	va_end(ap);
+	snprintf(full, sizeof full, "cd '%s' && %s >out 2>err", dir, cmd);
+	int st = system(full);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+void sb_test_write_text(const char *dir, const char *name, const char *text)
+{
+	char *path = sb_test_path(dir, name);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	free(path);
 }

@@ -49,6 +49,12 @@ char *sb_test_path(const char *dir, const char *name);
 /* The whole file with a '\0' after it (its length in *len when len is not
  * NULL), freshly allocated; NULL when it cannot be opened. */
 char *sb_test_read_file(const char *path, size_t *len);
+/* Runs a shell command (printf-style) in dir, its stdout in dir/out and
+ * stderr in dir/err; its exit status, -1 when it did not exit. */
+int sb_test_sh(const char *dir, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Writes text to dir/name (a failure fails the test). */
+void sb_test_write_text(const char *dir, const char *name, const char *text);
 
 /* ---- results files of known runs ---- */
 

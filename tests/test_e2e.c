@@ -22,17 +22,8 @@ static const char *bin;
 
 /* Runs a shell command in tmpdir with stdout and stderr captured to
  * tmpdir/out and tmpdir/err; returns the exit code. */
-static int sh(const char *fmt, ...)
-{
-	char cmd[2048], full[4096];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof cmd, fmt, ap);
-	va_end(ap);
-	snprintf(full, sizeof full, "cd '%s' && %s >out 2>err", tmpdir, cmd);
-	int st = system(full);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
+/* A command in tmpdir, its output in out and err there. */
+#define sh(...) sb_test_sh(tmpdir, __VA_ARGS__)
 
 /* A file of tmpdir, or NULL. */
 static char *slurp(const char *name, size_t *len)

@@ -32,17 +32,8 @@ enum { L = 2, NH = 2, C = 32, MAXT = 64, V = 300, VP = 320 };
 
 /* Runs a shell command in tmpdir with stdout and stderr captured to
  * tmpdir/out and tmpdir/err; returns the exit code. */
-static int sh(const char *fmt, ...)
-{
-	char cmd[2048], full[4096];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof cmd, fmt, ap);
-	va_end(ap);
-	snprintf(full, sizeof full, "cd '%s' && %s >out 2>err", tmpdir, cmd);
-	int st = system(full);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
+/* A command in tmpdir, its output in out and err there. */
+#define sh(...) sb_test_sh(tmpdir, __VA_ARGS__)
 
 static char *slurp(const char *name)
 {
@@ -53,15 +44,7 @@ static char *slurp(const char *name)
 	return text;
 }
 
-static void write_file(const char *name, const char *text)
-{
-	char *path = sb_test_path(tmpdir, name);
-	FILE *f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-	free(path);
-}
+#define write_file(name, text) sb_test_write_text(tmpdir, name, text)
 
 static bool file_exists(const char *name)
 {
