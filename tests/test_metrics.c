@@ -93,12 +93,34 @@ static void test_energy_at_and_entered(void **state)
 	assert_int_equal(sb_metrics_entered(&now, &now), 0);
 }
 
+/* A set holding every component retains exactly all the energy: the
+ * selection's sum takes the total's order. 10007 is past two chunks and not
+ * a multiple of the lanes. */
+static void test_energy_at_everything_is_the_total(void **state)
+{
+	(void)state;
+	enum { N = 10007 };
+	float *g = malloc(N * sizeof *g);
+	sb_index *idx = malloc(N * sizeof *idx);
+	struct sb_rng rng;
+	sb_rng_seed(&rng, 7);
+	for (size_t i = 0; i < N; i++) {
+		g[i] = (float)sb_rng_normal(&rng) * 1e-3f;
+		idx[i] = (sb_index)i;
+	}
+	struct sb_selection all = {.idx = idx, .k = N};
+	assert_true(sb_metrics_energy_at(g, &all) == sb_metrics_energy(g, N));
+	free(g);
+	free(idx);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_energy_follows_its_stated_order),
 		cmocka_unit_test(test_energy_is_the_sum_of_squares),
 		cmocka_unit_test(test_energy_at_and_entered),
+		cmocka_unit_test(test_energy_at_everything_is_the_total),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

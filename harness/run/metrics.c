@@ -13,12 +13,7 @@ double sb_metrics_energy(const float *grad, size_t n)
 
 double sb_metrics_energy_at(const float *grad, const struct sb_selection *sel)
 {
-	double sum = 0.0;
-	for (size_t j = 0; j < sel->k; j++) {
-		double g = grad[sel->idx[j]];
-		sum += g * g;
-	}
-	return sum;
+	return sb_scan_energy_at(grad, sel->idx, sel->k);
 }
 
 size_t sb_metrics_entered(const struct sb_selection *now,

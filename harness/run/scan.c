@@ -52,6 +52,19 @@ static double chunk_energy(const float *x, size_t len)
 	       ((lane[4] + lane[5]) + (lane[6] + lane[7]));
 }
 
+double sb_scan_energy_at(const float *x, const sb_index *idx, size_t k)
+{
+	float chunk[SB_SCAN_CHUNK];
+	double energy = 0.0;
+	for (size_t j0 = 0; j0 < k; j0 += SB_SCAN_CHUNK) {
+		size_t len = k - j0 < SB_SCAN_CHUNK ? k - j0 : SB_SCAN_CHUNK;
+		for (size_t j = 0; j < len; j++)
+			chunk[j] = x[idx[j0 + j]];
+		energy += chunk_energy(chunk, len);
+	}
+	return energy;
+}
+
 /* A bit per component of x[i..i+BLOCK), set when its key is >= bound
  * (keys and bound are below 2^31, so they compare as signed). SSE2, part
  * of every x86-64, gives the mask in four compares and one byte mask;

@@ -40,6 +40,11 @@ struct sb_scan {
 	float *cand_val;    /* cap, x at cand_idx */
 };
 
+/* The energy of x at idx[0..k) in the same order, as if the gathered
+ * values were an array: with idx = 0..n-1 it equals the pass's energy bit
+ * for bit, so a set holding every component retains exactly 1. */
+double sb_scan_energy_at(const float *x, const sb_index *idx, size_t k);
+
 /* The pass over x[0..n), with `threads` threads (1 or more). Results do
  * not depend on `threads`. */
 void sb_scan_run(struct sb_scan *s, const float *x, size_t n, int threads);
