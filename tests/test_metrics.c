@@ -14,6 +14,7 @@
 
 #include "run/metrics.h"
 #include "run/scan.h"
+#include "run/topk.h"
 #include "util.h"
 
 /* The order of scan.h written out plainly: chunks of 4096, lane i mod 8
@@ -110,6 +111,10 @@ static void test_energy_at_everything_is_the_total(void **state)
 	}
 	struct sb_selection all = {.idx = idx, .k = N};
 	assert_true(sb_metrics_energy_at(g, &all) == sb_metrics_energy(g, N));
+	/* and so does the oracle's top-n */
+	double total;
+	assert_true(sb_topk_energy_total(g, N, N, &total) == total);
+	assert_true(sb_topk_energy(g, N, N) == total);
 	free(g);
 	free(idx);
 }

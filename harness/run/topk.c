@@ -199,17 +199,18 @@ static double topk_energy(const float *x, size_t n, size_t k, double *total)
 {
 	if (k > n)
 		k = n;
-	struct sb_scan s = {.energy = total != NULL};
+	/* k == n keeps everything: the total itself, in its fixed order, so
+	 * that the oracle of a full set retains exactly 1 */
+	struct sb_scan s = {.energy = total != NULL || (k > 0 && k == n)};
 	bool some = k > 0 && k < n; /* else no threshold to find */
 	bool few = some && scan_top(&s, x, n, k); /* the pass, if any */
-	if (total && !some)
+	if (s.energy && !some)
 		sb_scan_run(&s, x, n, sb_scan_threads());
 	if (total)
 		*total = s.energy_sum;
 	double energy = 0.0;
 	if (k == 0 || k == n) {
-		for (size_t i = 0; i < n && k; i++)
-			energy += (double)x[i] * (double)x[i];
+		energy = k ? s.energy_sum : 0.0;
 		sb_scan_release(&s);
 		return energy;
 	}
